@@ -1,0 +1,1 @@
+"""Built-in checks, one module per area. Each module's ``Check`` objects are found by the registry."""

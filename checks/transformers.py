@@ -1,0 +1,172 @@
+"""transformers: it must know GLM-5's model type, inside the range vLLM accepts."""
+
+from __future__ import annotations
+
+from glm5_doctor import knowledge
+from glm5_doctor.check import check
+from glm5_doctor.checks._pins import combine, requirement_for, satisfies, simplest_window
+from glm5_doctor.facts import DistributionFact, Facts, install_source, parse_version
+from glm5_doctor.model import Outcome
+from glm5_doctor.probes.packages import TransformersFilesFact
+from glm5_doctor.profiles import Profile
+from packaging.specifiers import SpecifierSet
+
+GLM5_FLOOR = SpecifierSet(f">={knowledge.TRANSFORMERS_FIRST_GLM5}")
+
+
+@check(
+    "transformers.glm-moe-dsa",
+    title="transformers knows GLM-5's model type (glm_moe_dsa)",
+    category="python-stack",
+    facts=("distributions", "transformers_files"),
+    fix="install-transformers.sh",
+)
+def transformers_glm_moe_dsa(facts: Facts, profile: Profile) -> Outcome:
+    """transformers ships the ``glm_moe_dsa`` model type that GLM-5's config.json names.
+
+    What it checks:
+        The target environment's transformers has ``models/glm_moe_dsa/configuration_glm_moe_dsa.py``
+        (first released in 5.2.0). The evidence says whether it is a release or a git install
+        (PEP 610 ``direct_url.json``) and which version.
+
+    Why it matters:
+        vLLM 0.16-0.28 read GLM-5's config through transformers. Without the model type,
+        ``vllm serve`` stops with "ValueError: The checkpoint you are trying to load has model
+        type `glm_moe_dsa` but Transformers does not recognize this architecture". Git builds
+        from before the release, and every later main commit, behave differently from a release.
+
+    How to fix:
+        Install a transformers release that knows GLM-5 inside the installed vLLM's pin
+        (``transformers.vllm-pin`` names the window): ``glm5-doctor fix transformers.glm-moe-dsa``.
+
+    Sources:
+        - transformers wheels 5.1.0 (absent) and 5.2.0 (present): glm5-failure-modes.md 1.3, PKG-02, PKG-05
+        - https://github.com/huggingface/transformers/pull/43858
+        - https://packaging.python.org/en/latest/specifications/direct-url/
+    """
+    dist = facts.distribution("transformers")
+    files: TransformersFilesFact = facts.get("transformers_files")
+    if dist is None:
+        if files["package_dir"] is None:
+            return Outcome.failed(
+                "transformers is not installed: vLLM needs it and GLM-5 needs "
+                f"transformers>={knowledge.TRANSFORMERS_FIRST_GLM5}",
+                {},
+            )
+        return Outcome.warned(
+            f"transformers is importable from {files['package_dir']} without installed metadata: version unknown",
+            {"package_dir": files["package_dir"]},
+        )
+    version = parse_version(dist["version"])
+    evidence: dict[str, object] = {
+        "version": dist["version"],
+        "source": install_source(dist),
+        "from_git": _from_git(dist),
+        "config_file": files["glm_moe_dsa_config_file"],
+        "dist_info": dist["dist_info"],
+    }
+    if version is None:
+        return Outcome.errored(
+            f"cannot tell transformers' version from {dist['dist_info']}: {dist['error'] or repr(dist['version'])}",
+            evidence,
+        )
+    if files["glm_moe_dsa_config_exists"]:
+        if _from_git(dist) or version.is_devrelease:
+            return Outcome.warned(
+                f"transformers {version} knows glm_moe_dsa but is a development build ({evidence['source']}): "
+                "it changes with every main commit and vLLM pins judge .dev versions oddly; install a release",
+                evidence,
+            )
+        return Outcome.passed(f"transformers {version} knows glm_moe_dsa ({evidence['source']})", evidence)
+    if files["package_dir"] is None:
+        return Outcome.failed(
+            f"transformers {version} has metadata in {dist['location']} but no package folder: reinstall it", evidence
+        )
+    if version >= knowledge.TRANSFORMERS_FIRST_GLM5 and not version.is_devrelease:
+        return Outcome.failed(
+            f"transformers {version} should ship glm_moe_dsa but {files['glm_moe_dsa_config_file']} is missing: "
+            "the install is broken; reinstall it",
+            evidence,
+        )
+    return Outcome.failed(
+        f"transformers {version} does not know glm_moe_dsa (first in {knowledge.TRANSFORMERS_FIRST_GLM5}): vLLM would "
+        f'stop with "{knowledge.TRANSFORMERS_UNKNOWN_TYPE_ERROR}"',
+        evidence,
+    )
+
+
+@check(
+    "transformers.vllm-pin",
+    title="transformers fits both vLLM's pin and GLM-5",
+    category="python-stack",
+    facts=("distributions",),
+    requires=("vllm.installed",),
+    fix="install-transformers.sh",
+)
+def transformers_vllm_pin(facts: Facts, profile: Profile) -> Outcome:
+    """The installed transformers inside the window that satisfies vLLM's pin and GLM-5.
+
+    What it checks:
+        The installed vLLM's ``Requires-Dist: transformers`` pin, intersected with GLM-5's
+        floor (5.2.0), against the installed transformers. vLLM 0.16-0.18 pin ``<5``, which no
+        transformers that knows GLM-5 satisfies: the GLM-5 recipe installs a newer one over the
+        pin on purpose, so that case is a warning that explains itself, not a failure.
+
+    Why it matters:
+        Outside vLLM's pin, vLLM may break in ways it never tested; inside the pin but below
+        5.2.0, GLM-5's config does not load. ``pip install vllm==0.19.x`` in an environment that
+        already has transformers 4.57 keeps 4.57: "supported" on paper, broken for GLM-5.
+
+    How to fix:
+        Install transformers inside the window this check names:
+        ``glm5-doctor fix transformers.vllm-pin``.
+
+    Sources:
+        - vLLM wheel METADATA 0.16.0-0.33.0 transformers pins: glm5-failure-modes.md 1.1, PKG-04, L-08
+        - https://github.com/vllm-project/recipes/blob/main/GLM/GLM5.md
+    """
+    vllm = facts.distribution("vllm")
+    assert vllm is not None  # vllm.installed passed
+    requirement = requirement_for(vllm, "transformers")
+    installed = facts.distribution("transformers")
+    version = parse_version(installed["version"]) if installed else None
+    evidence: dict[str, object] = {
+        "vllm": vllm["version"],
+        "vllm_pin": str(requirement.specifier) if requirement else None,
+        "transformers": installed["version"] if installed else None,
+    }
+    if installed is not None and version is None:
+        return Outcome.errored(f"transformers' version {installed['version']!r} is not a PEP 440 version", evidence)
+    pin = requirement.specifier if requirement else SpecifierSet()
+    window = combine(pin, GLM5_FLOOR)
+    floor, window_text = simplest_window(window)
+    window_open = floor is not None and satisfies(floor, pin)
+    evidence["glm5_window"] = window_text if window_open else None
+    pinned = (
+        f"vLLM {vllm['version']} pins transformers{pin}"
+        if requirement
+        else f"vLLM {vllm['version']} does not pin transformers"
+    )
+    if version is not None and window_open and satisfies(version, window):
+        return Outcome.passed(f"transformers {version} is inside the GLM-5 window {window_text} ({pinned})", evidence)
+    if not window_open:
+        recipe = f"transformers>={knowledge.TRANSFORMERS_RECIPE_FLOOR}"
+        if version is not None and version >= knowledge.TRANSFORMERS_FIRST_GLM5:
+            return Outcome.warned(
+                f"transformers {version} is outside vLLM's pin on purpose: {pinned}, which no transformers "
+                f"that knows GLM-5 satisfies; the GLM-5 recipe installs {recipe} over it (pip check will complain)",
+                evidence,
+            )
+        return Outcome.failed(
+            f"{pinned} and nothing inside that pin loads GLM-5: install {recipe} over it as the GLM-5 recipe "
+            f"does, or use vLLM >= {knowledge.VLLM_FIRST_GLM5_TRANSFORMERS_PIN}",
+            evidence,
+        )
+    have = f"transformers {version}" if version is not None else "transformers is not installed"
+    return Outcome.failed(f"{have}; {pinned}; GLM-5 needs transformers{window_text}", evidence)
+
+
+def _from_git(dist: DistributionFact) -> bool:
+    direct = dist["direct_url"] or {}
+    vcs = direct.get("vcs_info")
+    return isinstance(vcs, dict) and vcs.get("vcs") == "git"

@@ -1,0 +1,259 @@
+"""vLLM itself: installed, able to load GLM-5, its own requirements met."""
+
+from __future__ import annotations
+
+import os
+
+from glm5_doctor import knowledge
+from glm5_doctor.check import check
+from glm5_doctor.checks._pins import satisfies
+from glm5_doctor.facts import Facts, install_source, parse_version
+from glm5_doctor.model import Outcome
+from glm5_doctor.probes.packages import VllmFilesFact
+from glm5_doctor.profiles import Profile
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+LISTED = 4
+
+
+@check(
+    "vllm.installed",
+    title="vLLM is installed in the target environment",
+    category="python-stack",
+    facts=("distributions", "vllm_files"),
+    fix="install-vllm.sh",
+)
+def vllm_installed(facts: Facts, profile: Profile) -> Outcome:
+    """One readable vLLM installation that the target interpreter imports.
+
+    What it checks:
+        A ``vllm-*.dist-info`` with a valid version, and the ``vllm/`` package folder that
+        ``import vllm`` would load, both in the target environment and belonging together.
+        Two copies, or files without metadata, are warnings; metadata without files fails.
+
+    Why it matters:
+        Every later verdict (GLM-5 support, pins, DeepGEMM) reads this installation. Mixed
+        installs (an old copy earlier on ``sys.path``, a half-finished uninstall) make
+        ``vllm serve`` run different code than ``pip list`` shows.
+
+    How to fix:
+        Install vLLM 0.16.0 or newer into the environment that will serve:
+        ``glm5-doctor fix vllm.installed``.
+
+    Sources:
+        - glm5-failure-modes.md 1.1 (version matrix) and 1.2 (files to read)
+        - https://packaging.python.org/en/latest/specifications/recording-installed-packages/
+    """
+    copies = facts.distributions("vllm")
+    files: VllmFilesFact = facts.get("vllm_files")
+    package_dir = files["package_dir"]
+    python = facts.interpreter["executable"]
+    if not copies:
+        if package_dir is None:
+            return Outcome.failed(
+                f"vLLM is not installed for {python}: install vllm>={knowledge.VLLM_FIRST_GLM5}",
+                {"python": python},
+            )
+        return Outcome.warned(
+            f"vLLM is importable from {package_dir} but has no installed metadata (a source tree on "
+            "PYTHONPATH?): its version and pins cannot be judged",
+            {"package_dir": package_dir},
+        )
+    dist = copies[0]
+    evidence: dict[str, object] = {
+        "version": dist["version"],
+        "dist_info": dist["dist_info"],
+        "package_dir": package_dir,
+        "source": install_source(dist),
+    }
+    if dist["version"] is None:
+        return Outcome.errored(f"cannot read vLLM's metadata: {dist['error']}", evidence)
+    version = parse_version(dist["version"])
+    if version is None:
+        return Outcome.errored(
+            f"vLLM's METADATA says version {dist['version']!r}, which is not a PEP 440 version", evidence
+        )
+    if package_dir is None:
+        return Outcome.failed(
+            f"vLLM {version} has metadata in {dist['location']} but no vllm/ package folder: "
+            "a broken or half-removed install; reinstall it",
+            evidence,
+        )
+    if len(copies) > 1:
+        others = ", ".join(f"{c['version']} in {c['location']}" for c in copies[1:])
+        evidence["other_copies"] = [c["dist_info"] for c in copies[1:]]
+        return Outcome.warned(
+            f"vLLM {version} in {dist['location']} is the copy Python uses, but other copies are installed "
+            f"({others}): remove the extra ones",
+            evidence,
+        )
+    if os.path.dirname(package_dir) != dist["location"]:
+        return Outcome.warned(
+            f"vLLM's code is imported from {package_dir} but its metadata ({version}) is in {dist['location']}: "
+            "two installs are mixed",
+            evidence,
+        )
+    return Outcome.passed(f"vLLM {version} installed in {dist['location']} ({evidence['source']})", evidence)
+
+
+@check(
+    "vllm.glm5-architecture",
+    title="vLLM registers GLM-5's architecture (GlmMoeDsaForCausalLM)",
+    category="python-stack",
+    facts=("distributions", "vllm_files"),
+    requires=("vllm.installed",),
+    fix="install-vllm.sh",
+)
+def vllm_glm5_architecture(facts: Facts, profile: Profile) -> Outcome:
+    """vLLM can load GLM-5: version 0.16.0 or newer and the registry entry is really there.
+
+    What it checks:
+        The installed vLLM is 0.16.0 or newer, and its
+        ``vllm/model_executor/models/registry.py`` maps ``GlmMoeDsaForCausalLM`` to a module
+        that exists: ``deepseek_v2`` (0.16.0-0.28.x) or ``vllm.models.deepseek_v32`` (0.29.0 on).
+        The registry file is read, never imported.
+
+    Why it matters:
+        vLLM 0.15.x and older stop after loading the config with
+        "Model architectures ['GlmMoeDsaForCausalLM'] are not supported for now". A version
+        number alone can lie (source builds, patched images); the registry line cannot.
+
+    How to fix:
+        Install vLLM 0.16.0 or newer (the GLM-5 recipe pins a 0.19 release; 0.21+ bundles
+        DeepGEMM): ``glm5-doctor fix vllm.glm5-architecture``.
+
+    Sources:
+        - vLLM wheels 0.15.1, 0.16.0, 0.29.0, 0.33.0: registry.py (glm5-failure-modes.md 1.1, 1.2, PKG-01)
+        - https://github.com/vllm-project/vllm/pull/34124
+        - https://github.com/vllm-project/recipes/blob/main/models/zai-org/GLM-5.yaml
+    """
+    dist = facts.distribution("vllm")
+    files: VllmFilesFact = facts.get("vllm_files")
+    version = parse_version(dist["version"]) if dist else None
+    shown = str(version) if version else "(unknown version)"
+    evidence: dict[str, object] = {
+        "version": str(version) if version else None,
+        "registry": files["registry_path"],
+        "registered_module": files["glm5_module"],
+    }
+    state = files["registry_state"]
+    if state == "missing":
+        return Outcome.failed(
+            f"vLLM {shown} has no model registry at {files['registry_path']}: the install is broken; reinstall it",
+            evidence,
+        )
+    if state in ("unreadable", "invalid"):
+        return Outcome.errored(
+            f"cannot read vLLM's model registry {files['registry_path']}: {files['registry_error']}", evidence
+        )
+    module = files["glm5_module"]
+    if module is None:
+        if version is not None and version < knowledge.VLLM_FIRST_GLM5:
+            return Outcome.failed(
+                f'vLLM {shown} predates GLM-5 support: vllm serve would stop with "Model architectures '
+                f"['GlmMoeDsaForCausalLM'] are not supported for now\"; install vllm>={knowledge.VLLM_FIRST_GLM5}",
+                evidence,
+            )
+        return Outcome.failed(
+            f"vLLM {shown}'s registry.py has no GlmMoeDsaForCausalLM entry although every release since "
+            f"{knowledge.VLLM_FIRST_GLM5} has one: the install is modified or broken; reinstall vLLM",
+            evidence,
+        )
+    evidence["module_file"] = files["glm5_module_file"]
+    if not files["glm5_module_file_exists"]:
+        return Outcome.failed(
+            f"vLLM {shown} registers GLM-5 in module {module}, but {files['glm5_module_file']} is missing: "
+            "the install is broken; reinstall vLLM",
+            evidence,
+        )
+    if version is not None and version < knowledge.VLLM_FIRST_GLM5:
+        return Outcome.warned(
+            f"vLLM {shown} registers GlmMoeDsaForCausalLM ({module}) but is a build from before the first "
+            f"release with GLM-5 ({knowledge.VLLM_FIRST_GLM5}): prefer a release",
+            evidence,
+        )
+    note = "" if module in knowledge.VLLM_KNOWN_GLM5_MODULES else " (a module form the doctor has not seen before)"
+    return Outcome.passed(f"vLLM {shown} registers GlmMoeDsaForCausalLM in {module}{note}", evidence)
+
+
+@check(
+    "vllm.dependencies",
+    title="vLLM's own requirements are installed and satisfied",
+    category="python-stack",
+    facts=("interpreter", "distributions"),
+    requires=("vllm.installed",),
+    fix="install-vllm.sh",
+)
+def vllm_dependencies(facts: Facts, profile: Profile) -> Outcome:
+    """Like ``pip check``, limited to vLLM's ``Requires-Dist``.
+
+    What it checks:
+        Every requirement in vLLM's METADATA whose environment marker applies to the target
+        interpreter is installed at a version inside vLLM's range. transformers is left to
+        ``transformers.vllm-pin``, which knows the GLM-5 recipe overrides vLLM's pin on purpose.
+
+    Why it matters:
+        A torch, flashinfer or xgrammar outside vLLM's exact pins (often left behind by an
+        upgrade in place) breaks at import or at the first kernel, minutes into loading.
+
+    How to fix:
+        Reinstall vLLM so pip resolves its requirements again: ``glm5-doctor fix vllm.dependencies``.
+
+    Sources:
+        - vLLM wheel METADATA (Requires-Dist), glm5-failure-modes.md 1.1 and 4
+        - https://packaging.python.org/en/latest/specifications/dependency-specifiers/
+    """
+    dist = facts.distribution("vllm")
+    assert dist is not None  # vllm.installed passed
+    environment = {**facts.interpreter["marker_environment"], "extra": ""}
+    missing: list[str] = []
+    wrong: list[str] = []
+    unreadable: list[str] = []
+    judged = 0
+    for line in dist["requires_dist"]:
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            unreadable.append(line)
+            continue
+        if requirement.marker is not None and not requirement.marker.evaluate(environment):
+            continue
+        if canonicalize_name(requirement.name) in knowledge.DEPENDENCIES_JUDGED_ELSEWHERE:
+            continue
+        judged += 1
+        installed = facts.distribution(requirement.name)
+        if installed is None:
+            missing.append(str(requirement))
+            continue
+        version = parse_version(installed["version"])
+        if version is None or not satisfies(version, requirement.specifier):
+            wrong.append(f"{installed['name']} {installed['version']} (needs {requirement.specifier})")
+    evidence: dict[str, object] = {
+        "vllm": dist["version"],
+        "requirements_judged": judged,
+        "missing": missing,
+        "wrong_version": wrong,
+        "unparseable": unreadable,
+    }
+    if missing or wrong:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing ({_first(missing)})")
+        if wrong:
+            parts.append(f"{len(wrong)} at a version it does not accept ({_first(wrong)})")
+        return Outcome.failed(f"vLLM {dist['version']} requirements: " + "; ".join(parts), evidence)
+    if unreadable:
+        return Outcome.warned(
+            f"vLLM {dist['version']}'s METADATA has requirement lines that do not parse: {_first(unreadable)}", evidence
+        )
+    return Outcome.passed(
+        f"all {judged} requirements of vLLM {dist['version']} that apply here are satisfied "
+        "(transformers: see transformers.vllm-pin)",
+        evidence,
+    )
+
+
+def _first(items: list[str]) -> str:
+    shown = ", ".join(items[:LISTED])
+    return shown + (f", and {len(items) - LISTED} more" if len(items) > LISTED else "")

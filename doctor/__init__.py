@@ -1,0 +1,16 @@
+"""glm5-doctor: will ``vllm serve zai-org/GLM-5-FP8`` work on this machine, and if not, why?
+
+Public API for plugin authors: :func:`check`, :class:`Check`, :class:`Outcome`,
+:class:`Status`, :class:`Facts`, :class:`Profile`.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from glm5_doctor.check import Check, check
+from glm5_doctor.facts import Facts
+from glm5_doctor.model import Outcome, Status
+from glm5_doctor.profiles import Profile
+
+__all__ = ["Check", "Facts", "Outcome", "Profile", "Status", "__version__", "check"]

@@ -1,0 +1,104 @@
+"""Declaring a check: the :func:`check` decorator and the :class:`Check` it returns.
+
+A check is a pure function ``(facts, profile) -> Outcome``. The decorator records what the
+runner needs to know about it (the facts to gather, the checks it requires, the fix it links
+to, its timeout) and registers nothing globally: the registry finds ``Check`` objects by
+scanning a module's attributes, so importing a module twice cannot register a check twice.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from glm5_doctor.facts import Facts
+    from glm5_doctor.model import Outcome
+    from glm5_doctor.profiles import Profile
+
+CheckFunction = Callable[["Facts", "Profile"], "Outcome"]
+
+#: ``area.name``, each part lower-kebab: ``vllm.glm5-architecture``.
+CHECK_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+#: The docstring sections ``glm5-doctor explain`` prints, in order.
+DOC_SECTIONS: tuple[str, ...] = ("What it checks", "Why it matters", "How to fix", "Sources")
+
+DEFAULT_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class Check:
+    """A registered check. Identity (``id``) is stable forever; see DESIGN "Checks"."""
+
+    id: str
+    title: str
+    category: str
+    function: CheckFunction
+    facts: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    fix: str | None = None
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    doc: str = ""
+
+    @property
+    def area(self) -> str:
+        return self.id.split(".", 1)[0]
+
+    def sections(self) -> dict[str, str]:
+        """The docstring split into its fixed sections (missing ones are absent)."""
+        return split_sections(self.doc)
+
+    def __call__(self, facts: Facts, profile: Profile) -> Outcome:
+        return self.function(facts, profile)
+
+
+def check(
+    id: str,
+    *,
+    title: str,
+    category: str,
+    facts: tuple[str, ...] = (),
+    requires: tuple[str, ...] = (),
+    fix: str | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> Callable[[CheckFunction], Check]:
+    """Turn a pure function of facts and profile into a :class:`Check`."""
+    if not CHECK_ID.match(id):
+        raise ValueError(f"check ID {id!r} is not of the form area.name in lower-kebab case")
+
+    def decorate(function: CheckFunction) -> Check:
+        return Check(
+            id=id,
+            title=title,
+            category=category,
+            function=function,
+            facts=tuple(facts),
+            requires=tuple(requires),
+            fix=fix,
+            timeout_s=timeout_s,
+            doc=inspect.cleandoc(function.__doc__ or ""),
+        )
+
+    return decorate
+
+
+def split_sections(doc: str) -> dict[str, str]:
+    """Split a check docstring into ``{"What it checks": ..., ...}`` by its heading lines."""
+    sections: dict[str, str] = {}
+    current: str | None = None
+    lines: list[str] = []
+    for line in doc.splitlines():
+        heading = line.strip().rstrip(":")
+        if line.strip().endswith(":") and heading in DOC_SECTIONS:
+            if current is not None:
+                sections[current] = inspect.cleandoc("\n".join(lines))
+            current, lines = heading, []
+        elif current is not None:
+            lines.append(line)
+    if current is not None:
+        sections[current] = inspect.cleandoc("\n".join(lines))
+    return sections

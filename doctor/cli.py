@@ -1,0 +1,207 @@
+"""Command-line wiring only: argparse in, calls to registry / diagnose / reporters out."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from glm5_doctor import __version__
+from glm5_doctor.fix_scripts import fix_script, script_header
+from glm5_doctor.model import ExitCode
+from glm5_doctor.probes import ProbeContext
+from glm5_doctor.probes.base import InterpreterError
+from glm5_doctor.profiles import DEFAULT_PROFILE
+from glm5_doctor.redact import Redactor
+from glm5_doctor.registry import Registry, load_registry
+from glm5_doctor.report import Format, render
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0  no fail or error results (warnings allowed; --strict makes them count)
+  1  at least one fail or error result
+  2  usage error or unreadable input (bad option, unknown check, unusable --python)
+  3  internal error in glm5-doctor itself
+"""
+DEBUG_ENV = "GLM5_DOCTOR_DEBUG"
+
+
+class UsageError(Exception):
+    """Bad arguments or unreadable input: exit 2 with one line."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="glm5-doctor",
+        description="Will `vllm serve zai-org/GLM-5-FP8` work here? Checks the machine before the weights load.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"glm5-doctor {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="run the checks (the default command)",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("--format", choices=[f.value for f in Format], default=Format.TABLE.value)
+    run.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+    run.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="IDS",
+        help="only these checks: IDs or areas, comma-separated (e.g. vllm,python.version)",
+    )
+    run.add_argument("--ignore", action="append", default=[], metavar="IDS", help="leave out these checks")
+    run.add_argument("--strict", action="store_true", help="warnings make the exit code 1")
+    run.add_argument("-v", "--verbose", action="store_true", help="show the evidence under each result")
+    run.add_argument(
+        "--python",
+        metavar="PATH",
+        default=None,
+        help="the Python environment vLLM will run in (default: the one running glm5-doctor)",
+    )
+    run.add_argument("--no-plugins", action="store_true", help="do not load third-party checks")
+
+    listing = commands.add_parser("list", help="list every check: ID, title, fix script")
+    listing.add_argument("--no-plugins", action="store_true")
+    explain = commands.add_parser("explain", help="what a check looks at, why it matters, how to fix it")
+    explain.add_argument("check_id", metavar="ID")
+    explain.add_argument("--no-plugins", action="store_true")
+    fix = commands.add_parser("fix", help="show the fix script a check links to (nothing runs)")
+    fix.add_argument("check_id", metavar="ID")
+    fix.add_argument("--no-plugins", action="store_true")
+    commands.add_parser("schema", help="print the JSON Schema of the --format json report")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list or (args_list[0].startswith("-") and args_list[0] not in ("-h", "--help", "--version")):
+        args_list.insert(0, "run")
+    parser = build_parser()
+    try:
+        args = parser.parse_args(args_list)
+        return int(_dispatch(args, sys.stdout))
+    except SystemExit as exc:  # argparse: usage errors are 2, --help/--version 0
+        return int(exc.code) if isinstance(exc.code, int) else ExitCode.USAGE_ERROR
+    except UsageError as exc:
+        print(f"glm5-doctor: {exc}", file=sys.stderr)
+        return ExitCode.USAGE_ERROR
+    except KeyboardInterrupt:
+        print("glm5-doctor: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return ExitCode.OK
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(
+            f"glm5-doctor: internal error: {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return ExitCode.INTERNAL_ERROR
+
+
+def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
+    if args.command == "schema":
+        from glm5_doctor.report.schema import REPORT_SCHEMA
+
+        out.write(json.dumps(REPORT_SCHEMA, indent=2) + "\n")
+        return ExitCode.OK
+    registry = load_registry(autoload_plugins=False if args.no_plugins else None)
+    if args.command == "list":
+        return _list(registry, out)
+    if args.command == "explain":
+        return _explain(registry, args.check_id, out)
+    if args.command == "fix":
+        return _show_fix(registry, args.check_id, out)
+    return _run(registry, args, out)
+
+
+def _run(registry: Registry, args: argparse.Namespace, out: TextIO) -> int:
+    from glm5_doctor.diagnose import diagnose
+
+    try:
+        checks = registry.select(_split(args.select), _split(args.ignore))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    context = ProbeContext()
+    if args.python is not None:
+        python = os.path.abspath(os.path.expanduser(args.python))
+        if not os.path.exists(python):
+            raise UsageError(f"--python {args.python}: no such file")
+        context = ProbeContext(python=python)
+        try:
+            context.interpreter()
+        except InterpreterError as exc:
+            raise UsageError(f"--python: {exc}") from None
+    report = diagnose(checks, DEFAULT_PROFILE, context, registry.sources, registry.load_errors)
+    report = Redactor(os.environ).report(report)
+    fmt = Format(args.format)
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8") as stream:
+                render(report, fmt, stream, verbose=args.verbose, strict=args.strict)
+        except OSError as exc:
+            raise UsageError(f"--output {args.output}: {exc.strerror or exc}") from None
+    else:
+        render(report, fmt, out, verbose=args.verbose, strict=args.strict)
+    return report.exit_code(args.strict)
+
+
+def _split(values: list[str]) -> list[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _list(registry: Registry, out: TextIO) -> int:
+    width = max((len(item.id) for item in registry.checks), default=10)
+    for item in registry.checks:
+        source = "" if registry.sources.get(item.id) == "builtin" else f"  [{registry.sources.get(item.id)}]"
+        out.write(f"{item.id:<{width}}  {item.title}  (fix: {item.fix or '-'}){source}\n")
+    for error in registry.load_errors:
+        out.write(f"plugin.{error.entry_point:<{max(0, width - 7)}}  failed to load: {error.error}\n")
+    return ExitCode.OK
+
+
+def _explain(registry: Registry, check_id: str, out: TextIO) -> int:
+    item = registry.get(check_id)
+    if item is None:
+        raise UsageError(f"unknown check {check_id!r} (see 'glm5-doctor list')")
+    out.write(f"{item.id}: {item.title}\n")
+    out.write(f"category: {item.category}   source: {registry.sources.get(item.id)}\n")
+    if item.requires:
+        out.write(f"requires: {', '.join(item.requires)}\n")
+    out.write(f"fix: {f'glm5-doctor fix {item.id} ({item.fix})' if item.fix else 'none linked'}\n")
+    sections = item.sections()
+    summary = item.doc.split("\n\n", 1)[0].strip()
+    if summary:
+        out.write(f"\n{summary}\n")
+    for name, text in sections.items():
+        out.write(f"\n{name}:\n")
+        out.write("".join(f"  {line}\n" if line else "\n" for line in text.splitlines()))
+    return ExitCode.OK
+
+
+def _show_fix(registry: Registry, check_id: str, out: TextIO) -> int:
+    item = registry.get(check_id)
+    if item is None:
+        raise UsageError(f"unknown check {check_id!r} (see 'glm5-doctor list')")
+    if not item.fix:
+        out.write(f"{item.id} links no fix script; 'glm5-doctor explain {item.id}' says how to fix it by hand.\n")
+        return ExitCode.OK
+    text = fix_script(item.fix).read_text(encoding="utf-8")
+    header = script_header(text)
+    out.write(f"fix for {item.id}: {item.fix}\n")
+    for field in ("Summary", "Needs root", "Verifies"):
+        if field in header:
+            out.write(f"{field}: {header[field]}\n")
+    out.write("\nThe script (nothing has been run):\n\n")
+    out.write(text if text.endswith("\n") else text + "\n")
+    return ExitCode.OK

@@ -1,0 +1,58 @@
+"""One diagnosis, end to end: gather the facts the selected checks need, judge, build a Report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from glm5_doctor import __version__
+from glm5_doctor.check import Check
+from glm5_doctor.facts import Facts
+from glm5_doctor.model import Outcome, Report, Result
+from glm5_doctor.probes import PROBES, ProbeContext
+from glm5_doctor.profiles import Profile
+from glm5_doctor.registry import LoadError
+from glm5_doctor.runner import gather_facts, run_checks
+
+PLUGIN_CATEGORY = "plugins"
+
+
+def diagnose(
+    checks: Sequence[Check],
+    profile: Profile,
+    context: ProbeContext,
+    sources: dict[str, str] | None = None,
+    load_errors: Sequence[LoadError] = (),
+) -> Report:
+    needed = [fact for item in checks for fact in item.facts]
+    facts = gather_facts(["interpreter", *needed], PROBES, context)
+    results = run_checks(checks, facts, profile, sources)
+    results.extend(plugin_error_result(error) for error in load_errors)
+    return Report(
+        tool_version=__version__,
+        profile=profile.to_dict(),
+        target=describe_target(facts, context),
+        results=tuple(results),
+    )
+
+
+def plugin_error_result(error: LoadError) -> Result:
+    outcome = Outcome.errored(
+        f"plugin {error.entry_point!r} from {error.distribution} could not be loaded: {error.error}",
+        {"entry_point": error.entry_point, "distribution": error.distribution},
+    )
+    return Result(
+        id=f"plugin.{error.entry_point}",
+        title=f"Plugin '{error.entry_point}' loads",
+        category=PLUGIN_CATEGORY,
+        outcome=outcome,
+        duration_ms=0,
+        source=error.distribution,
+    )
+
+
+def describe_target(facts: Facts, context: ProbeContext) -> dict[str, object]:
+    """The interpreter the verdicts are about, as the report's header states it."""
+    if "interpreter" in facts.data:
+        interpreter = facts.interpreter
+        return {"python": interpreter["executable"], "python_version": interpreter["version"]}
+    return {"python": context.python, "python_version": None, "error": facts.errors.get("interpreter")}

@@ -1,0 +1,91 @@
+"""What every probe shares: the :class:`Probe` record and the :class:`ProbeContext` it reads.
+
+A probe is a function ``(context) -> JSON-able dict``. It may touch the outside world; it
+must not print, and it must be bounded in time (the runner also runs it under a timeout).
+The context holds what the user asked for (which interpreter, which environment) and the
+interpreter description, computed once and shared by every probe that needs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, cast
+
+from glm5_doctor.facts import InterpreterFact
+
+DEFAULT_PROBE_TIMEOUT_S = 10.0
+INTERPRETER_TIMEOUT_S = 10.0
+
+
+class InterpreterError(Exception):
+    """The target interpreter could not be described (missing, not Python, hung)."""
+
+
+@dataclass(frozen=True)
+class Probe:
+    name: str
+    function: Callable[[ProbeContext], Any]
+    timeout_s: float = DEFAULT_PROBE_TIMEOUT_S
+
+
+@dataclass
+class ProbeContext:
+    """Inputs of the probes. Mutable only through the thread-safe interpreter cache."""
+
+    python: str = sys.executable
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    _interpreter: InterpreterFact | None = field(default=None, repr=False)
+    _interpreter_error: str | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def interpreter(self) -> InterpreterFact:
+        """Describe the target interpreter once; later calls reuse the answer (or the error)."""
+        with self._lock:
+            if self._interpreter is None and self._interpreter_error is None:
+                try:
+                    self._interpreter = describe_interpreter(self.python, self.environ)
+                except InterpreterError as exc:
+                    self._interpreter_error = str(exc)
+            if self._interpreter_error is not None:
+                raise InterpreterError(self._interpreter_error)
+            assert self._interpreter is not None
+            return self._interpreter
+
+
+def describe_interpreter(python: str, environ: Mapping[str, str]) -> InterpreterFact:
+    """Run the stdlib-only describer inside ``python`` with a hard timeout."""
+    source = resources.files("glm5_doctor.probes").joinpath("describe_interpreter.py").read_text()
+    try:
+        completed = subprocess.run(
+            [python, "-c", source],
+            capture_output=True,
+            timeout=INTERPRETER_TIMEOUT_S,
+            env=dict(environ),
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise InterpreterError(f"{python}: no such file") from None
+    except PermissionError:
+        raise InterpreterError(f"{python}: not executable (permission denied)") from None
+    except subprocess.TimeoutExpired:
+        raise InterpreterError(f"{python} did not answer within {INTERPRETER_TIMEOUT_S:.0f} s") from None
+    except OSError as exc:
+        raise InterpreterError(f"{python}: cannot run it ({exc.strerror or exc})") from None
+    stdout = completed.stdout.decode("utf-8", errors="replace")
+    try:
+        described = json.loads(stdout)
+        if not isinstance(described, dict) or "sys_path" not in described:
+            raise ValueError
+    except ValueError:
+        stderr = completed.stderr.decode("utf-8", errors="replace").strip().splitlines()
+        why = stderr[-1] if stderr else f"exit status {completed.returncode}, no usable output"
+        raise InterpreterError(f"{python} is not a Python interpreter the doctor can use: {why}") from None
+    return cast(InterpreterFact, described)

@@ -1,0 +1,124 @@
+"""Files inside installed packages that decide whether GLM-5 can load, read without importing.
+
+vLLM: does ``model_executor/models/registry.py`` register ``GlmMoeDsaForCausalLM``, and does
+the module it points to exist? transformers: does it ship the ``glm_moe_dsa`` model type?
+Packages are located the way ``import`` would find them: the first ``sys.path`` entry of the
+target interpreter that holds the package folder.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from typing import TypedDict
+
+from glm5_doctor import knowledge
+from glm5_doctor.probes.base import ProbeContext
+
+SOURCE_FILE_LIMIT = 4 << 20
+
+
+class VllmFilesFact(TypedDict):
+    package_dir: str | None
+    registry_path: str | None
+    #: "ok", "missing", "unreadable" (I/O error, not UTF-8) or "invalid" (not Python)
+    registry_state: str | None
+    registry_error: str | None
+    glm5_module: str | None
+    glm5_module_file: str | None
+    glm5_module_file_exists: bool | None
+
+
+class TransformersFilesFact(TypedDict):
+    package_dir: str | None
+    glm_moe_dsa_config_file: str | None
+    glm_moe_dsa_config_exists: bool | None
+    auto_mapping_has_glm_moe_dsa: bool | None
+
+
+def find_package_dir(sys_path: list[str], package: str) -> str | None:
+    """The folder ``import package`` would load from, or ``None``."""
+    for entry in sys_path:
+        candidate = os.path.join(entry, package)
+        if os.path.isfile(os.path.join(candidate, "__init__.py")):
+            return candidate
+    return None
+
+
+def read_source(path: str) -> str:
+    """Read a source file as strict UTF-8; raises OSError or UnicodeDecodeError."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(2, "no such file" if not os.path.exists(path) else "not a regular file")
+    with open(path, "rb") as handle:
+        return handle.read(SOURCE_FILE_LIMIT).decode("utf-8")
+
+
+def probe_vllm_files(context: ProbeContext) -> VllmFilesFact:
+    fact: VllmFilesFact = {
+        "package_dir": find_package_dir(context.interpreter()["sys_path"], "vllm"),
+        "registry_path": None,
+        "registry_state": None,
+        "registry_error": None,
+        "glm5_module": None,
+        "glm5_module_file": None,
+        "glm5_module_file_exists": None,
+    }
+    if fact["package_dir"] is None:
+        return fact
+    registry = os.path.join(fact["package_dir"], "model_executor", "models", "registry.py")
+    fact["registry_path"] = registry
+    try:
+        text = read_source(registry)
+    except FileNotFoundError as exc:
+        fact["registry_state"], fact["registry_error"] = "missing", exc.strerror or str(exc)
+        return fact
+    except OSError as exc:
+        fact["registry_state"], fact["registry_error"] = "unreadable", exc.strerror or str(exc)
+        return fact
+    except UnicodeDecodeError as exc:
+        fact["registry_state"], fact["registry_error"] = "unreadable", f"not UTF-8 text (byte {exc.start})"
+        return fact
+    fact["registry_state"] = "ok"
+    match = knowledge.VLLM_REGISTRY_GLM5_LINE.search(text)
+    if match is None:
+        # No entry is only trustworthy if the file is real Python; a garbled file proves nothing.
+        try:
+            ast.parse(text, filename=registry)
+        except SyntaxError as exc:
+            fact["registry_state"] = "invalid"
+            fact["registry_error"] = f"not valid Python (line {exc.lineno}: {exc.msg})"
+        return fact
+    module = match.group(1)
+    fact["glm5_module"] = module
+    site_root = os.path.dirname(fact["package_dir"])
+    dotted = module if "." in module else f"vllm.model_executor.models.{module}"
+    base = os.path.join(site_root, *dotted.split("."))
+    for candidate in (base + ".py", os.path.join(base, "__init__.py")):
+        if os.path.isfile(candidate):
+            fact["glm5_module_file"], fact["glm5_module_file_exists"] = candidate, True
+            break
+    else:
+        fact["glm5_module_file"], fact["glm5_module_file_exists"] = base + ".py", False
+    return fact
+
+
+def probe_transformers_files(context: ProbeContext) -> TransformersFilesFact:
+    package_dir = find_package_dir(context.interpreter()["sys_path"], "transformers")
+    fact: TransformersFilesFact = {
+        "package_dir": package_dir,
+        "glm_moe_dsa_config_file": None,
+        "glm_moe_dsa_config_exists": None,
+        "auto_mapping_has_glm_moe_dsa": None,
+    }
+    if package_dir is None:
+        return fact
+    site_root = os.path.dirname(package_dir)
+    config_file = os.path.join(site_root, knowledge.TRANSFORMERS_GLM5_CONFIG_FILE)
+    fact["glm_moe_dsa_config_file"] = config_file
+    fact["glm_moe_dsa_config_exists"] = os.path.isfile(config_file)
+    try:
+        auto = read_source(os.path.join(site_root, knowledge.TRANSFORMERS_AUTO_CONFIG_FILE))
+        fact["auto_mapping_has_glm_moe_dsa"] = knowledge.TRANSFORMERS_AUTO_MAPPING_LINE in auto
+    except (OSError, UnicodeDecodeError):
+        fact["auto_mapping_has_glm_moe_dsa"] = None
+    return fact

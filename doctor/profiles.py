@@ -1,0 +1,37 @@
+"""Deployment profiles: what is going to be served, so checks judge a deployment, not a machine.
+
+The default is the seed's deployment (DESIGN "Deployment profile"): zai-org/GLM-5-FP8 at
+tensor parallel 8, ``--max-model-len 32768``, ``--gpu-memory-utilization 0.90``, port 8000, on B200.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One deployment: model, parallelism, context and memory settings, target GPU."""
+
+    name: str
+    model: str
+    tensor_parallel_size: int
+    pipeline_parallel_size: int = 1
+    max_model_len: int = 32768
+    gpu_memory_utilization: float = 0.90
+    kv_cache_dtype: str = "auto"
+    port: int = 8000
+    gpu: str = "B200"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+DEFAULT_PROFILE = Profile(
+    name="glm5-fp8-b200-tp8",
+    model="zai-org/GLM-5-FP8",
+    tensor_parallel_size=8,
+)
+
+BUILTIN_PROFILES: dict[str, Profile] = {DEFAULT_PROFILE.name: DEFAULT_PROFILE}

@@ -1,0 +1,27 @@
+"""Reporters: finished :class:`~glm5_doctor.model.Report` in, text out. They never run probes."""
+
+from __future__ import annotations
+
+import enum
+from typing import TextIO
+
+from glm5_doctor.model import Report
+
+
+class Format(str, enum.Enum):
+    TABLE = "table"
+    JSON = "json"
+
+
+def render(report: Report, fmt: Format, stream: TextIO, *, verbose: bool = False, strict: bool = False) -> None:
+    """Write ``report`` to ``stream`` in ``fmt``; the table reporter imports rich only when used."""
+    if fmt is Format.JSON:
+        from glm5_doctor.report.json_report import render_json
+
+        stream.write(render_json(report, strict=strict))
+    elif fmt is Format.TABLE:
+        from glm5_doctor.report.table import render_table
+
+        render_table(report, stream, verbose=verbose, strict=strict)
+    else:  # pragma: no cover - exhaustiveness is tested over Format
+        raise ValueError(f"unknown format {fmt!r}")
