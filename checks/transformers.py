@@ -65,7 +65,7 @@ def transformers_glm_moe_dsa(facts: Facts, profile: Profile) -> Outcome:
         "config_file": files["glm_moe_dsa_config_file"],
         "dist_info": dist["dist_info"],
     }
-    if version is None:
+    if dist["error"] or version is None:
         return Outcome.errored(
             f"cannot tell transformers' version from {dist['dist_info']}: {dist['error'] or repr(dist['version'])}",
             evidence,
@@ -156,7 +156,7 @@ def transformers_vllm_pin(facts: Facts, profile: Profile) -> Outcome:
                 f"transformers {version} is outside vLLM's pin on purpose: {pinned}, which no transformers "
                 f"that knows GLM-5 satisfies; the GLM-5 recipe installs {recipe} over it (pip check will complain)",
                 evidence,
-            )
+            ).without_fix()
         return Outcome.failed(
             f"{pinned} and nothing inside that pin loads GLM-5: install {recipe} over it as the GLM-5 recipe "
             f"does, or use vLLM >= {knowledge.VLLM_FIRST_GLM5_TRANSFORMERS_PIN}",

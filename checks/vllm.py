@@ -67,7 +67,7 @@ def vllm_installed(facts: Facts, profile: Profile) -> Outcome:
         "package_dir": package_dir,
         "source": install_source(dist),
     }
-    if dist["version"] is None:
+    if dist["error"]:
         return Outcome.errored(f"cannot read vLLM's metadata: {dist['error']}", evidence)
     version = parse_version(dist["version"])
     if version is None:
@@ -239,9 +239,9 @@ def vllm_dependencies(facts: Facts, profile: Profile) -> Outcome:
     if missing or wrong:
         parts = []
         if missing:
-            parts.append(f"{len(missing)} missing ({_first(missing)})")
+            parts.append(f"{len(missing)} missing: {_first(missing)}")
         if wrong:
-            parts.append(f"{len(wrong)} at a version it does not accept ({_first(wrong)})")
+            parts.append(f"{len(wrong)} at a version it does not accept: {_first(wrong)}")
         return Outcome.failed(f"vLLM {dist['version']} requirements: " + "; ".join(parts), evidence)
     if unreadable:
         return Outcome.warned(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 JSONValue = Any  # JSON-able data: str, int, float, bool, None, lists and dicts of those
@@ -55,6 +55,11 @@ class Outcome:
     message: str
     evidence: Mapping[str, JSONValue] = field(default_factory=dict)
     details: str | None = None
+    #: False when the check's linked fix would not change this verdict (an expected warning).
+    suggest_fix: bool = True
+
+    def without_fix(self) -> Outcome:
+        return replace(self, suggest_fix=False)
 
     @classmethod
     def passed(cls, message: str, evidence: Mapping[str, JSONValue] | None = None) -> Outcome:

@@ -73,10 +73,9 @@ def read_distribution(path: str, location: str) -> DistributionFact:
     dist["requires_python"] = next(iter(headers.get("requires-python", [])), None)
     dist["requires_dist"] = headers.get("requires-dist", [])
     if os.path.isdir(path):
-        dist["direct_url"], url_error = _read_direct_url(os.path.join(path, "direct_url.json"))
+        # A broken direct_url.json only loses the "where from" evidence; it is not an error.
+        dist["direct_url"] = _read_direct_url(os.path.join(path, "direct_url.json"))
         dist["installer"] = _read_small_text(os.path.join(path, "INSTALLER"))
-        if url_error and not dist["error"]:
-            dist["error"] = url_error
     return dist
 
 
@@ -109,15 +108,15 @@ def _name_version_from_folder(folder: str) -> tuple[str, str | None]:
     return name, (version or None)
 
 
-def _read_direct_url(path: str) -> tuple[dict[str, Any] | None, str | None]:
+def _read_direct_url(path: str) -> dict[str, Any] | None:
     if not os.path.isfile(path):
-        return None, None
+        return None
     try:
         with open(path, "rb") as handle:
             data = json.loads(handle.read(DIRECT_URL_LIMIT).decode("utf-8", errors="replace"))
-    except (OSError, ValueError) as exc:
-        return None, f"unreadable {path}: {exc}"
-    return (data if isinstance(data, dict) else None), None
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _read_small_text(path: str) -> str | None:

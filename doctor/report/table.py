@@ -97,16 +97,17 @@ def _summary(report: Report, strict: bool) -> Text:
     counts = report.counts()
     words = {
         Status.PASS: "passed",
-        Status.WARN: "warnings",
+        Status.WARN: "warning",
         Status.FAIL: "failed",
         Status.SKIP: "skipped",
-        Status.ERROR: "errors",
+        Status.ERROR: "error",
     }
     parts = Text()
     for index, status in enumerate(STATUS_ORDER):
         if index:
             parts.append(", ")
-        parts.append(f"{counts[status]} {words[status]}", style=STYLES[status] if counts[status] else "")
+        word = words[status] + ("s" if status in (Status.WARN, Status.ERROR) and counts[status] != 1 else "")
+        parts.append(f"{counts[status]} {word}", style=STYLES[status] if counts[status] else "")
     if report.ok(strict):
         parts.append("  ready: nothing here stops vllm serve", style="bold green")
     else:

@@ -1,0 +1,196 @@
+"""Test helpers: real throwaway Python environments and the doctor run as a subprocess.
+
+Nothing here mocks the doctor's own code. A :class:`TargetEnv` is a real venv (made with
+``python -m venv --without-pip``) into which tests write real ``*.dist-info`` folders and
+real package files, most of them copied from the published wheels (``tests/fixtures/wheels``,
+made by ``scripts/fetch_wheel_files.py``). The doctor then judges it through ``--python``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+FIXTURES = Path(__file__).parent / "fixtures"
+WHEELS = FIXTURES / "wheels"
+
+# The model class file each registry form points at, with the real line from the wheels.
+GLM5_MODULE_FILES = {
+    "deepseek_v2": (
+        "vllm/model_executor/models/deepseek_v2.py",
+        "class GlmMoeDsaForCausalLM(DeepseekV2ForCausalLM):\n    pass\n",
+    ),
+    "vllm.models.deepseek_v32": (
+        "vllm/models/deepseek_v32/__init__.py",
+        "from .nvidia.model import DeepseekV32ForCausalLM as GlmMoeDsaForCausalLM\n",
+    ),
+}
+
+
+@dataclass
+class TargetEnv:
+    """A real virtual environment to write installed packages into."""
+
+    root: Path
+    python: Path
+    site: Path
+
+    def add_dist(
+        self,
+        name: str,
+        version: str,
+        *,
+        metadata: str | None = None,
+        requires: list[str] | None = None,
+        requires_python: str | None = None,
+        direct_url: dict[str, Any] | None = None,
+        files: Mapping[str, str] | None = None,
+        location: Path | None = None,
+    ) -> Path:
+        """Write ``name-version.dist-info`` (METADATA, INSTALLER, RECORD) and package files."""
+        where = location or self.site
+        dist_info = where / f"{name.replace('-', '_')}-{version}.dist-info"
+        dist_info.mkdir(parents=True, exist_ok=True)
+        if metadata is None:
+            lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+            if requires_python:
+                lines.append(f"Requires-Python: {requires_python}")
+            lines += [f"Requires-Dist: {line}" for line in requires or []]
+            metadata = "\n".join(lines) + "\n\nA long description that must not be read.\n"
+        (dist_info / "METADATA").write_text(metadata)
+        (dist_info / "INSTALLER").write_text("pip\n")
+        if direct_url is not None:
+            (dist_info / "direct_url.json").write_text(json.dumps(direct_url))
+        written = []
+        for relative, content in (files or {}).items():
+            target = where / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content)
+            written.append(relative)
+        (dist_info / "RECORD").write_text("".join(f"{path},,\n" for path in written))
+        return dist_info
+
+    def add_vllm_release(self, release: str, *, version: str | None = None, with_model_file: bool = True) -> Path:
+        """vLLM as the wheel of ``release`` installs it: its real METADATA and registry.py."""
+        source = WHEELS / f"vllm-{release}"
+        metadata = (source / f"vllm-{release}.dist-info" / "METADATA").read_text()
+        if version is not None:
+            metadata = metadata.replace(f"\nVersion: {release}\n", f"\nVersion: {version}\n", 1)
+        registry = (source / "vllm/model_executor/models/registry.py").read_text()
+        files = {"vllm/__init__.py": "", "vllm/model_executor/models/registry.py": registry}
+        for module, (path, content) in GLM5_MODULE_FILES.items():
+            if with_model_file and f'("{module}", "GlmMoeDsaForCausalLM")' in registry:
+                files[path] = content
+        return self.add_dist("vllm", version or release, metadata=metadata, files=files)
+
+    def add_transformers_release(self, release: str, *, version: str | None = None, **kwargs: Any) -> Path:
+        """transformers with its real METADATA; 5.2.0 and later also get the real glm_moe_dsa files."""
+        metadata_release = release if (WHEELS / f"transformers-{release}").exists() else "5.2.0"
+        source = WHEELS / f"transformers-{metadata_release}"
+        metadata = (source / f"transformers-{metadata_release}.dist-info" / "METADATA").read_text()
+        shown = version or release
+        metadata = metadata.replace(f"\nVersion: {metadata_release}\n", f"\nVersion: {shown}\n", 1)
+        files = {"transformers/__init__.py": ""}
+        if Version(release) >= Version("5.2.0"):
+            for path in (source / "transformers/models/glm_moe_dsa").iterdir():
+                files[f"transformers/models/glm_moe_dsa/{path.name}"] = path.read_text()
+        return self.add_dist("transformers", shown, metadata=metadata, files=files, **kwargs)
+
+    def satisfy(self, dist_info: Path, skip: tuple[str, ...] = ("transformers",)) -> list[str]:
+        """Install a stand-in at an accepted version for every requirement of ``dist_info`` that applies."""
+        metadata = (dist_info / "METADATA").read_text().split("\n\n", 1)[0]
+        installed = []
+        for line in metadata.splitlines():
+            if not line.startswith("Requires-Dist:"):
+                continue
+            requirement = Requirement(line.split(":", 1)[1].strip())
+            if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+                continue
+            if requirement.name in skip or any(
+                p.name.startswith(_folder(requirement.name) + "-") for p in self.site.iterdir()
+            ):
+                continue
+            self.add_dist(requirement.name, accepted_version(requirement.specifier))
+            installed.append(requirement.name)
+        return installed
+
+
+def _folder(name: str) -> str:
+    return name.replace("-", "_")
+
+
+def accepted_version(specifier: SpecifierSet) -> str:
+    """Some version inside ``specifier`` (the versions it names, nudged up or down)."""
+    candidates = ["1.0.0"]
+    for item in specifier:
+        base = item.version.replace(".*", ".0")
+        release = Version(base).release
+        bumped = ".".join(str(n) for n in (*release[:-1], release[-1] + 1))
+        lowered = ".".join(str(n) for n in (*release[:-1], max(release[-1] - 1, 0)))
+        candidates += [base, bumped, bumped + ".1", "0.0.1", lowered]
+    for candidate in candidates:
+        if specifier.contains(candidate, prereleases=True):
+            return candidate
+    raise AssertionError(f"no candidate satisfies {specifier}")
+
+
+def make_env(root: Path, python: str = sys.executable) -> TargetEnv:
+    subprocess.run([python, "-m", "venv", "--without-pip", str(root)], check=True, capture_output=True)
+    env_python = root / "bin" / "python"
+    found = subprocess.run(
+        [str(env_python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return TargetEnv(root=root, python=env_python, site=Path(found.stdout.strip()))
+
+
+def run_doctor(
+    *args: str, env: Mapping[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed doctor as a user would, in a subprocess."""
+    if env is None:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        env["GLM5_DOCTOR_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    return subprocess.run(
+        [sys.executable, "-m", "glm5_doctor", *args],
+        capture_output=True,
+        text=True,
+        env=dict(env),
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def run_json(*args: str, env: Mapping[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    completed = run_doctor("run", "--format", "json", *args, env=env)
+    assert completed.stdout, f"no report; stderr: {completed.stderr}"
+    return completed.returncode, json.loads(completed.stdout)
+
+
+def by_id(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {result["id"]: result for result in report["results"]}
+
+
+def pyenv_python(version: str) -> str | None:
+    """Another CPython on this machine (pyenv or system), or None."""
+    for candidate in (
+        Path.home() / ".pyenv" / "versions",
+        Path("/root/.pyenv/versions"),
+    ):
+        for found in sorted(candidate.glob(f"{version}*/bin/python{version}")) if candidate.exists() else []:
+            return str(found)
+    return shutil.which(f"python{version}")

@@ -1,0 +1,107 @@
+"""The catalog stays complete: IDs, docs, fix links, entry points and the README agree with the code."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from glm5_doctor.check import CHECK_ID, DOC_SECTIONS, Check
+from glm5_doctor.fix_scripts import fix_script, fix_scripts, script_header
+from glm5_doctor.registry import BUILTIN_MODULES, load_registry
+from glm5_doctor.report import Format
+
+ROOT = Path(__file__).resolve().parents[1]
+REGISTRY = load_registry(autoload_plugins=False)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    tomllib = pytest.importorskip("tomli")
+
+
+def test_ids_are_valid_and_unique() -> None:
+    ids = [item.id for item in REGISTRY.checks]
+    assert len(ids) == len(set(ids))
+    assert all(CHECK_ID.match(check_id) for check_id in ids)
+
+
+@pytest.mark.parametrize("item", REGISTRY.checks, ids=lambda item: item.id)
+def test_every_check_documents_every_section(item: Check) -> None:
+    sections = item.sections()
+    assert list(sections) == list(DOC_SECTIONS), f"{item.id} docstring sections: {list(sections)}"
+    assert all(text.strip() for text in sections.values())
+    assert "http" in sections["Sources"] or ".md" in sections["Sources"]
+
+
+def test_every_linked_script_exists_and_every_script_is_linked() -> None:
+    linked = {item.fix for item in REGISTRY.checks if item.fix}
+    shipped = set(fix_scripts())
+    assert linked - shipped == set(), "checks link scripts that do not exist"
+    assert shipped - linked == set(), "scripts no check links to"
+
+
+@pytest.mark.parametrize("name", fix_scripts())
+def test_fix_scripts_have_the_header_and_are_valid_bash(name: str) -> None:
+    text = fix_script(name).read_text()
+    assert text.startswith("#!/usr/bin/env bash\n")
+    assert "set -euo pipefail" in text
+    header = script_header(text)
+    assert {"Summary", "Needs root", "Verifies"} <= set(header)
+    verified = [part.strip() for part in header["Verifies"].split("(")[0].split(",")]
+    assert all(REGISTRY.get(check_id) for check_id in verified), verified
+    assert "DRY_RUN" in text
+    subprocess.run(["bash", "-n", str(fix_script(name))], check=True)
+
+
+@pytest.mark.parametrize("name", fix_scripts())
+def test_fix_scripts_dry_run_prints_and_changes_nothing(name: str, tmp_path: Path) -> None:
+    """Under DRY_RUN=1 a script only prints; the target it names is never created."""
+    fake_python = tmp_path / "bin" / "python3"
+    fake_python.parent.mkdir()
+    marker = tmp_path / "touched"
+    fake_python.write_text(f'#!/bin/sh\n[ "$2" = pip ] && touch {marker}\nexit 1\n')
+    fake_python.chmod(0o755)
+    env = {
+        "PATH": f"{fake_python.parent}:/usr/bin:/bin",
+        "DRY_RUN": "1",
+        "PYTHON": str(fake_python),
+        "PYTHON_FOR_VENV": str(fake_python),
+        "VENV_DIR": str(tmp_path / "venv"),
+    }
+    completed = subprocess.run(["bash", str(fix_script(name))], env=env, capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith("+ ") or "\n+ " in completed.stdout
+    assert not marker.exists()
+    assert not (tmp_path / "venv").exists()
+
+
+def test_builtin_modules_match_the_declared_entry_points() -> None:
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["glm5_doctor.checks"]
+    assert declared == dict(BUILTIN_MODULES)
+
+
+def test_every_format_renders(tmp_path: Path) -> None:
+    from io import StringIO
+
+    from glm5_doctor.model import Outcome, Report, Result
+    from glm5_doctor.report import render
+
+    report = Report(
+        "0",
+        {"name": "p"},
+        {"python": "x", "python_version": "3"},
+        (Result("a.b", "t", "python-stack", Outcome.passed("fine"), 1),),
+    )
+    for fmt in Format:
+        stream = StringIO()
+        render(report, fmt, stream)
+        assert "a.b" in stream.getvalue()
+
+
+def test_readme_catalog_lists_every_check() -> None:
+    readme = (ROOT / "README.md").read_text()
+    rows = set(re.findall(r"^\| `([a-z0-9.-]+)` \|", readme, flags=re.M))
+    assert rows == {item.id for item in REGISTRY.checks}
