@@ -2,6 +2,9 @@
 
     python benchmarks/bench_run.py [--runs 7] [--python /opt/venv/bin/python]
 
+Without ``--python`` the doctor judges its own interpreter (described in-process, the usual
+case when it is installed beside vLLM) and the baseline runs in that interpreter too.
+
 The baseline is PyTorch's own environment report, run by the target interpreter (which must have
 torch installed); it is what people run today to answer "is this machine set up?". Both are timed
 as whole processes, wall clock, median of ``--runs``, after one warm-up run each so the page cache
@@ -32,17 +35,18 @@ def timed(command: list[str], runs: int, env: dict[str, str]) -> tuple[list[floa
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--python", default=sys.executable, help="target interpreter (baseline runs there too)")
+    parser.add_argument("--python", default=None,
+                        help="target interpreter (baseline runs there too); default: the doctor's own, in-process")
     parser.add_argument("--doctor-args", default="", help="extra arguments for glm5-doctor run")
     args = parser.parse_args()
     env = dict(os.environ)
     env.setdefault("GLM5_DOCTOR_DISABLE_PLUGIN_AUTOLOAD", "1")
 
-    doctor = [sys.executable, "-m", "glm5_doctor", "run", "--format", "json", "--python", args.python,
-              *args.doctor_args.split()]
+    target = ["--python", args.python] if args.python else []
+    doctor = [sys.executable, "-m", "glm5_doctor", "run", "--format", "json", *target, *args.doctor_args.split()]
     doctor_times, doctor_run = timed(doctor, args.runs, env)
     report = json.loads(doctor_run.stdout)
-    baseline = [args.python, "-m", "torch.utils.collect_env"]
+    baseline = [args.python or sys.executable, "-m", "torch.utils.collect_env"]
     baseline_times, baseline_run = timed(baseline, max(3, args.runs // 2), env)
     baseline_ok = baseline_run.returncode == 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 from glm5_doctor import __version__
@@ -55,4 +56,5 @@ def describe_target(facts: Facts, context: ProbeContext) -> dict[str, object]:
     if "interpreter" in facts.data:
         interpreter = facts.interpreter
         return {"python": interpreter["executable"], "python_version": interpreter["version"]}
-    return {"python": context.python, "python_version": None, "error": facts.errors.get("interpreter")}
+    python = context.python or sys.executable
+    return {"python": python, "python_version": None, "error": facts.errors.get("interpreter")}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -265,3 +266,29 @@ def test_runs_with_python_m_and_console_script_agree(target_env: TargetEnv) -> N
     )
     assert completed.returncode == 1
     assert json.loads(completed.stdout)["target"]["python"] == str(target_env.python)
+
+
+def test_default_target_is_the_running_interpreter_without_the_working_directory(tmp_path: Path) -> None:
+    """``python -m`` puts the working directory first on sys.path; ``vllm serve`` would not see it."""
+    decoy = tmp_path / "vllm"
+    decoy.mkdir()
+    (decoy / "__init__.py").write_text("")
+    completed = subprocess.run(
+        [sys.executable, "-m", "glm5_doctor", "run", "--format", "json", "--select", "vllm.installed"],
+        capture_output=True, text=True, cwd=tmp_path, check=False,
+        env={**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "GLM5_DOCTOR_DISABLE_PLUGIN_AUTOLOAD": "1"},
+    )
+    report = json.loads(completed.stdout)
+    assert report["target"]["python"] == sys.executable
+    result = by_id(report)["vllm.installed"]
+    assert str(decoy) not in json.dumps(result)
+
+
+def test_report_captured_on_a_real_h200_still_meets_the_schema() -> None:
+    """Output of ``glm5-doctor run --format json`` on a real H200 node (tests/fixtures/real/h200-gvisor)."""
+    real = json.loads((Path(__file__).parent / "fixtures/real/h200-gvisor/run.json").read_text())
+    jsonschema.validate(real, json.loads(run_doctor("schema").stdout))
+    results = by_id(real)
+    assert results["transformers.glm-moe-dsa"]["status"] == "pass"
+    assert results["transformers.glm-moe-dsa"]["evidence"]["version"] == "5.17.0"
+    assert results["vllm.installed"]["status"] == "fail"

@@ -19,6 +19,7 @@ from importlib import resources
 from typing import Any, cast
 
 from glm5_doctor.facts import InterpreterFact
+from glm5_doctor.probes import describe_interpreter as describe_interpreter_module
 
 DEFAULT_PROBE_TIMEOUT_S = 10.0
 INTERPRETER_TIMEOUT_S = 10.0
@@ -39,7 +40,8 @@ class Probe:
 class ProbeContext:
     """Inputs of the probes. Mutable only through the thread-safe interpreter cache."""
 
-    python: str = sys.executable
+    #: The target interpreter; ``None`` means the one running the doctor (described in-process).
+    python: str | None = None
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     _interpreter: InterpreterFact | None = field(default=None, repr=False)
     _interpreter_error: str | None = field(default=None, repr=False)
@@ -50,7 +52,10 @@ class ProbeContext:
         with self._lock:
             if self._interpreter is None and self._interpreter_error is None:
                 try:
-                    self._interpreter = describe_interpreter(self.python, self.environ)
+                    if self.python is None:
+                        self._interpreter = cast(InterpreterFact, describe_interpreter_module.describe())
+                    else:
+                        self._interpreter = describe_interpreter(self.python, self.environ)
                 except InterpreterError as exc:
                     self._interpreter_error = str(exc)
             if self._interpreter_error is not None:

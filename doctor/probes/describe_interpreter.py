@@ -2,8 +2,9 @@
 
 Run by the doctor inside the *target* interpreter (``python -c <this source>``), so it
 must use the standard library only and import nothing of the stack being diagnosed.
-``sys.path[0]`` is dropped: under ``-c`` it is the doctor's working directory, which
-``vllm serve`` would not see.
+``sys.path[0]`` is dropped: under ``-c`` it is the doctor's working directory (for the
+doctor's own process, its script folder), which ``vllm serve`` would not see; under
+``PYTHONSAFEPATH`` Python adds no such entry, so nothing is dropped.
 """
 
 import json
@@ -11,6 +12,10 @@ import os
 import platform
 import sys
 import sysconfig
+
+
+def first_real_entry() -> int:
+    return 0 if getattr(sys.flags, "safe_path", False) else 1
 
 
 def describe() -> dict:
@@ -24,7 +29,7 @@ def describe() -> dict:
         "version": platform.python_version(),
         "implementation": implementation.name,
         "ext_suffix": sysconfig.get_config_var("EXT_SUFFIX"),
-        "sys_path": [os.path.abspath(entry) for entry in sys.path[1:] if entry],
+        "sys_path": [os.path.abspath(entry) for entry in sys.path[first_real_entry() :] if entry],
         "prefix": sys.prefix,
         # PEP 508 marker variables, as packaging.markers.default_environment() computes them.
         "marker_environment": {
