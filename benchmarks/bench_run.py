@@ -35,8 +35,11 @@ def timed(command: list[str], runs: int, env: dict[str, str]) -> tuple[list[floa
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--python", default=None,
-                        help="target interpreter (baseline runs there too); default: the doctor's own, in-process")
+    parser.add_argument(
+        "--python",
+        default=None,
+        help="target interpreter (baseline runs there too); default: the doctor's own, in-process",
+    )
     parser.add_argument("--doctor-args", default="", help="extra arguments for glm5-doctor run")
     args = parser.parse_args()
     env = dict(os.environ)
@@ -51,13 +54,17 @@ def main() -> int:
     baseline_ok = baseline_run.returncode == 0
 
     doctor_median = statistics.median(doctor_times)
-    print(f"glm5-doctor run --format json : median {doctor_median * 1000:7.1f} ms  "
-          f"(min {min(doctor_times) * 1000:.1f}, max {max(doctor_times) * 1000:.1f}, n={len(doctor_times)}, "
-          f"{len(report['results'])} checks)")
+    print(
+        f"glm5-doctor run --format json : median {doctor_median * 1000:7.1f} ms  "
+        f"(min {min(doctor_times) * 1000:.1f}, max {max(doctor_times) * 1000:.1f}, n={len(doctor_times)}, "
+        f"{len(report['results'])} checks)"
+    )
     if baseline_ok:
         baseline_median = statistics.median(baseline_times)
-        print(f"python -m torch.utils.collect_env: median {baseline_median * 1000:7.1f} ms  "
-              f"(min {min(baseline_times) * 1000:.1f}, max {max(baseline_times) * 1000:.1f}, n={len(baseline_times)})")
+        print(
+            f"python -m torch.utils.collect_env: median {baseline_median * 1000:7.1f} ms  "
+            f"(min {min(baseline_times) * 1000:.1f}, max {max(baseline_times) * 1000:.1f}, n={len(baseline_times)})"
+        )
         print(f"ratio: glm5-doctor is {baseline_median / doctor_median:.1f}x faster")
     else:
         last_line = (baseline_run.stderr.strip().splitlines() or ["no output"])[-1]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TextIO
 
 from glm5_doctor import __version__
@@ -68,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the Python environment vLLM will run in (default: the one running glm5-doctor)",
     )
     run.add_argument("--no-plugins", action="store_true", help="do not load third-party checks")
+    run.add_argument(
+        "--deep",
+        action="store_true",
+        help="also run slow probes: compile a CUTLASS/CuTe kernel with the nvcc DeepGEMM will use",
+    )
 
     listing = commands.add_parser("list", help="list every check: ID, title, fix script")
     listing.add_argument("--no-plugins", action="store_true")
@@ -132,17 +138,20 @@ def _run(registry: Registry, args: argparse.Namespace, out: TextIO) -> int:
         checks = registry.select(_split(args.select), _split(args.ignore))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    context = ProbeContext()
+    profile = DEFAULT_PROFILE
+    python = None
     if args.python is not None:
         python = os.path.abspath(os.path.expanduser(args.python))
         if not os.path.exists(python):
             raise UsageError(f"--python {args.python}: no such file")
-        context = ProbeContext(python=python)
+    context = ProbeContext(python=python, deep=args.deep, gpu_arch=profile.arch_flag())
+    if python is not None:
         try:
             context.interpreter()
         except InterpreterError as exc:
             raise UsageError(f"--python: {exc}") from None
-    report = diagnose(checks, DEFAULT_PROFILE, context, registry.sources, registry.load_errors)
+    with _progress(args.deep and sys.stderr.isatty(), "glm5-doctor --deep: compiling a CUTLASS/CuTe test kernel"):
+        report = diagnose(checks, profile, context, registry.sources, registry.load_errors)
     report = Redactor(os.environ).report(report)
     fmt = Format(args.format)
     if args.output:
@@ -154,6 +163,18 @@ def _run(registry: Registry, args: argparse.Namespace, out: TextIO) -> int:
     else:
         render(report, fmt, out, verbose=args.verbose, strict=args.strict)
     return report.exit_code(args.strict)
+
+
+@contextlib.contextmanager
+def _progress(show: bool, message: str) -> Iterator[None]:
+    """A spinner on stderr while slow probes run; stdout stays clean for --format json."""
+    if not show:
+        yield
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(message):
+        yield
 
 
 def _split(values: list[str]) -> list[str]:

@@ -56,4 +56,64 @@ FALLBACK_REQUIRES_PYTHON = SpecifierSet(">=3.10,<3.14")
 RECOMMENDED_PYTHON = "3.12"
 
 #: vLLM's own Requires-Dist names judged by dedicated checks rather than ``vllm.dependencies``.
-DEPENDENCIES_JUDGED_ELSEWHERE = frozenset({"transformers"})
+DEPENDENCIES_JUDGED_ELSEWHERE = frozenset(
+    {"transformers", "torch", "flashinfer-python", "flashinfer-cubin", "flashinfer-jit-cache"}
+)
+
+# --- CUDA toolchain and kernels (issue: toolchain checks) ------------------------------------
+
+#: GPUs by the name profiles use: compute capability and the architecture flag DeepGEMM
+#: compiles for. [unverified] table in glm5-failure-modes.md 1.6; B300 = sm_103 (sglang#25551).
+GPU_COMPUTE_CAPABILITY: dict[str, tuple[int, int]] = {
+    "B200": (10, 0),
+    "GB200": (10, 0),
+    "B300": (10, 3),
+    "H200": (9, 0),
+    "H100": (9, 0),
+}
+
+#: Oldest nvcc DeepGEMM's JIT accepts per GPU major: README "CUDA 12.3+ for SM90, 12.9+ for
+#: SM100" (sm_100f needs 12.9; 12.8 dies with "Unsupported gpu architecture 'sm_100f'").
+#: vLLM 0.33's vendored copy refuses anything below 12.9 on every GPU. glm5-failure-modes.md DG-04.
+NVCC_FLOOR_BY_MAJOR: dict[int, Version] = {9: Version("12.3"), 10: Version("12.9")}
+NVCC_FLOOR_VENDORED_033 = Version("12.9")
+VLLM_NVCC_FLOOR_EVERYWHERE = Version("0.33.0")
+
+#: torch must be built for CUDA 12.8+ to have sm_100 kernels (cu126 wheels stop at 9.0). PKG-08
+TORCH_CUDA_FLOOR_BLACKWELL = Version("12.8")
+
+#: vLLM vendors DeepGEMM under vllm/third_party/deep_gemm from 0.20.0 (PR vllm#37980); before
+#: that an external deep_gemm is required (DG-01). 0.20.0 shipped its _C for CPython 3.12 only.
+VLLM_FIRST_VENDORED_DEEPGEMM = Version("0.20.0")
+
+#: The DeepGEMM functions GLM-5's sparse-attention indexer resolves, by vLLM generation. Read
+#: from vllm/utils/deep_gemm.py when possible; these are the fallback. [wheel] 0.16.0 resolves
+#: fp8_mqa_logits/fp8_paged_mqa_logits; 0.20.0 and 0.33.0 resolve fp8_fp4_mqa_logits and
+#: fp8_fp4_paged_mqa_logits (the reference's "fp8_mqa_logits" holds for 0.16-0.19 only).
+DEEPGEMM_KERNELS_BEFORE_020 = ("fp8_mqa_logits", "fp8_paged_mqa_logits")
+DEEPGEMM_KERNELS_FROM_020 = ("fp8_fp4_mqa_logits", "fp8_fp4_paged_mqa_logits")
+
+#: Headers DeepGEMM's kernels include from the single ``-I<deep_gemm>/include`` it passes to nvcc.
+#: DeepGEMM setup.py copies them from its third-party/cutlass submodule. DG-05
+DEEPGEMM_SENTINEL_HEADERS = ("cutlass/arch/barrier.h", "cute/arch/cluster_sm90.hpp")
+DEEPGEMM_OWN_INCLUDE = "deep_gemm"
+
+#: How vllm/utils/deep_gemm.py resolves the indexer kernels: ``getattr(_dg, "fp8_fp4_mqa_logits", None)``.
+VLLM_DEEP_GEMM_LOOKUP = re.compile(r'getattr\(\s*_dg\s*,\s*"(fp8(?:_fp4)?_(?:paged_)?mqa_logits)"')
+
+#: vLLM's compiled extension, newest name first: ``_C_stable_libtorch.abi3.so`` (0.20+; the only
+#: one in 0.33) and ``_C.abi3.so`` (<= 0.23). Its DT_NEEDED libcudart.so.N is the wheel's CUDA
+#: major: .so.12 for 0.16-0.19, .so.13 from 0.20 (glm5-failure-modes.md 1.1 and PKG-07).
+VLLM_C_EXTENSIONS = ("_C_stable_libtorch.abi3.so", "_C.abi3.so")
+
+#: What vLLM prints when DeepGEMM is missing or too old (0.16 text). DG-01
+DEEPGEMM_MISSING_ERROR = (
+    "DeepGEMM backend is not available or outdated. Please install or update the `deep_gemm` "
+    "to a newer version to enable FP8 kernels."
+)
+
+#: flashinfer's own refusal when its wheels disagree. PKG-06 (vllm#49804)
+FLASHINFER_MISMATCH_ERROR = (
+    "RuntimeError: {name} version ({have}) does not match flashinfer version ({want}). "
+    "Please install the same version of both packages."
+)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from glm5_doctor import knowledge
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -26,6 +28,15 @@ class Profile:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def compute_capability(self) -> tuple[int, int] | None:
+        """The profile GPU's compute capability, or None for a GPU the knowledge table lacks."""
+        return knowledge.GPU_COMPUTE_CAPABILITY.get(self.gpu.upper())
+
+    def arch_flag(self) -> str | None:
+        """The nvcc arch DeepGEMM-style kernels need: the 'a' (architecture-specific) variant."""
+        capability = self.compute_capability()
+        return f"sm_{capability[0]}{capability[1]}a" if capability else None
 
 
 DEFAULT_PROFILE = Profile(

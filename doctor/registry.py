@@ -34,6 +34,10 @@ BUILTIN_MODULES: tuple[tuple[str, str], ...] = (
     ("python", "glm5_doctor.checks.python"),
     ("vllm", "glm5_doctor.checks.vllm"),
     ("transformers", "glm5_doctor.checks.transformers"),
+    ("torch", "glm5_doctor.checks.torch"),
+    ("cuda", "glm5_doctor.checks.cuda"),
+    ("deepgemm", "glm5_doctor.checks.deepgemm"),
+    ("flashinfer", "glm5_doctor.checks.flashinfer"),
 )
 BUILTIN_AREAS = frozenset(name for name, _ in BUILTIN_MODULES)
 OWN_DISTRIBUTION = "glm5-doctor"

@@ -70,7 +70,7 @@ def gather_facts(names: Sequence[str], probes: Mapping[str, Probe], context: Pro
     """Run the named probes once each; a probe that raises or hangs becomes an error fact."""
     unknown = [name for name in names if name not in probes]
     tasks = {
-        name: (_bind(probes[name].function, context), probes[name].timeout_s)
+        name: (_bind_shared(name, probes[name].function, context), probes[name].timeout_s)
         for name in dict.fromkeys(names)
         if name in probes
     }
@@ -135,8 +135,9 @@ def _result(item: Check, outcome: Outcome, duration_ms: int, sources: Mapping[st
     return Result(item.id, item.title, item.category, outcome, duration_ms, fix, source)
 
 
-def _bind(function: Callable[[ProbeContext], T], context: ProbeContext) -> Callable[[], T]:
-    return lambda: function(context)
+def _bind_shared(name: str, function: Callable[[ProbeContext], T], context: ProbeContext) -> Callable[[], T]:
+    # Through the context's cache, so a probe that another probe already asked for is not run twice.
+    return lambda: context.shared(name, function)
 
 
 def _bind2(item: Check, facts: Facts, profile: Profile) -> Callable[[], Outcome]:

@@ -68,8 +68,13 @@ def device(index: int, count: int) -> dict[str, Any]:
         ("persistence_mode", pynvml.nvmlDeviceGetPersistenceMode, handle),
         ("mig_mode", pynvml.nvmlDeviceGetMigMode, handle),
         ("ecc_mode", pynvml.nvmlDeviceGetEccMode, handle),
-        ("ecc_volatile_uncorrected", lambda h: pynvml.nvmlDeviceGetTotalEccErrors(
-            h, pynvml.NVML_MEMORY_ERROR_TYPE_UNCORRECTED, pynvml.NVML_VOLATILE_ECC), handle),
+        (
+            "ecc_volatile_uncorrected",
+            lambda h: pynvml.nvmlDeviceGetTotalEccErrors(
+                h, pynvml.NVML_MEMORY_ERROR_TYPE_UNCORRECTED, pynvml.NVML_VOLATILE_ECC
+            ),
+            handle,
+        ),
         ("remapped_rows", pynvml.nvmlDeviceGetRemappedRows, handle),
         ("clocks_event_reasons", pynvml.nvmlDeviceGetCurrentClocksEventReasons, handle),
         ("compute_processes", pynvml.nvmlDeviceGetComputeRunningProcesses, handle),
@@ -86,8 +91,9 @@ def device(index: int, count: int) -> dict[str, Any]:
     for peer in range(count):
         if peer != index:
             other = pynvml.nvmlDeviceGetHandleByIndex(peer)
-            answers.append(call(f"p2p_read[{peer}]", pynvml.nvmlDeviceGetP2PStatus, handle, other,
-                                pynvml.NVML_P2P_CAPS_INDEX_READ))
+            answers.append(
+                call(f"p2p_read[{peer}]", pynvml.nvmlDeviceGetP2PStatus, handle, other, pynvml.NVML_P2P_CAPS_INDEX_READ)
+            )
             answers.append(call(f"topology[{peer}]", pynvml.nvmlDeviceGetTopologyCommonAncestor, handle, other))
     return {"index": index, "answers": answers}
 

@@ -194,3 +194,120 @@ def pyenv_python(version: str) -> str | None:
         for found in sorted(candidate.glob(f"{version}*/bin/python{version}")) if candidate.exists() else []:
             return str(found)
     return shutil.which(f"python{version}")
+
+
+# --- CUDA toolchain fixtures ---------------------------------------------------------------------
+
+NVCC_OUTPUTS = FIXTURES / "nvcc"
+CUTLASS_INCLUDE = FIXTURES / "cutlass-4.2.0" / "include"
+REAL_TORCH_VERSION_PY = """\
+from typing import Optional
+
+__all__ = ['__version__', 'debug', 'cuda', 'git_version', 'hip', 'rocm', 'xpu']
+__version__ = '{version}'
+debug = False
+cuda: Optional[str] = {cuda}
+git_version = '70d99e998b4955e0049d13a98d77ae1b14db1f45'
+hip: Optional[str] = {hip}
+rocm: Optional[str] = None
+xpu: Optional[str] = None
+"""  # the layout of torch 2.11.0+cu130's version.py, captured on the H200 device
+
+
+def make_toolkit(root: Path, release: str | None, *, cuobjdump: bool = True, script: str | None = None) -> Path:
+    """A CUDA home whose bin/nvcc prints the real ``--version`` text of ``release`` (or runs ``script``)."""
+    bin_dir = root / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    nvcc = bin_dir / "nvcc"
+    if script is None:
+        script = f"#!/bin/sh\ncat '{NVCC_OUTPUTS / f'{release}.txt'}'\n"
+    nvcc.write_text(script)
+    nvcc.chmod(0o755)
+    if cuobjdump:
+        (bin_dir / "cuobjdump").write_text("#!/bin/sh\nexit 0\n")
+        (bin_dir / "cuobjdump").chmod(0o755)
+    return root
+
+
+def doctor_env(**overrides: str | None) -> dict[str, str]:
+    """The doctor's environment with CUDA lookups controlled: no CUDA_HOME/CUDA_PATH unless given."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "CUDA_HOME", "CUDA_PATH", "DG_JIT_NVCC_COMPILER", "DG_JIT_CACHE_DIR")
+    }
+    env["GLM5_DOCTOR_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    for key, value in overrides.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def add_torch(env: TargetEnv, version: str, cuda: str | None, hip: str | None = None) -> None:
+    quoted = lambda value: repr(value) if value is not None else "None"  # noqa: E731
+    env.add_dist(
+        "torch",
+        version,
+        files={
+            "torch/__init__.py": "",
+            "torch/version.py": REAL_TORCH_VERSION_PY.format(version=version, cuda=quoted(cuda), hip=quoted(hip)),
+        },
+    )
+
+
+def ext_suffix(python: Path) -> str:
+    found = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return found.stdout.strip()
+
+
+def add_deep_gemm(
+    root: Path,
+    *,
+    init: str | None,
+    extensions: list[str],
+    headers: bool = True,
+    own_headers: bool = True,
+) -> Path:
+    """A DeepGEMM package folder at ``root`` (…/deep_gemm): __init__.py, compiled extension names, include tree."""
+    root.mkdir(parents=True, exist_ok=True)
+    if init is not None:
+        (root / "__init__.py").write_text(init)
+    for name in extensions:
+        (root / name).write_bytes(b"\x7fELF not loaded by the doctor")
+    include = root / "include"
+    include.mkdir(exist_ok=True)
+    if headers:
+        shutil.copytree(CUTLASS_INCLUDE / "cute", include / "cute", dirs_exist_ok=True)
+        shutil.copytree(CUTLASS_INCLUDE / "cutlass", include / "cutlass", dirs_exist_ok=True)
+    if own_headers:
+        (include / "deep_gemm" / "impls").mkdir(parents=True, exist_ok=True)
+        (include / "deep_gemm" / "impls" / "sm90_fp8_mqa_logits.cuh").write_text("#pragma once\n")
+    return root
+
+
+def build_shared_object(workdir: Path, name: str, needed_soname: str) -> Path:
+    """A real ELF shared object, built by gcc, whose DT_NEEDED names ``needed_soname``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    stub = workdir / "stub.c"
+    stub.write_text("int cudart_stub(void) { return 0; }\n")
+    subprocess.run(
+        ["gcc", "-shared", "-fPIC", f"-Wl,-soname,{needed_soname}", "-o", str(workdir / needed_soname), str(stub)],
+        check=True,
+        capture_output=True,
+    )
+    ext = workdir / "ext.c"
+    ext.write_text("int cudart_stub(void);\nint vllm_op(void) { return cudart_stub(); }\n")
+    target = workdir / name
+    subprocess.run(
+        ["gcc", "-shared", "-fPIC", "-o", str(target), str(ext), f"-L{workdir}", f"-l:{needed_soname}"],
+        check=True,
+        capture_output=True,
+    )
+    return target

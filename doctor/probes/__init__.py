@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from glm5_doctor.probes.base import Probe, ProbeContext
+from glm5_doctor.probes.base import Probe, ProbeContext, describe_target
+from glm5_doctor.probes.compile import COMPILE_TIMEOUT_S, probe_compile
+from glm5_doctor.probes.deepgemm import probe_deep_gemm
 from glm5_doctor.probes.distributions import probe_distributions
+from glm5_doctor.probes.jit_cache import probe_jit_cache
 from glm5_doctor.probes.packages import probe_transformers_files, probe_vllm_files
-
-
-def _interpreter(context: ProbeContext) -> object:
-    return context.interpreter()
-
+from glm5_doctor.probes.toolchain import probe_nvcc, probe_torch
 
 #: Every probe by the fact name checks ask for in ``@check(facts=...)``.
 PROBES: dict[str, Probe] = {
     probe.name: probe
     for probe in (
-        Probe("interpreter", _interpreter),
+        Probe("interpreter", describe_target),
         Probe("distributions", probe_distributions),
         Probe("vllm_files", probe_vllm_files),
         Probe("transformers_files", probe_transformers_files),
+        Probe("torch", probe_torch),
+        Probe("nvcc", probe_nvcc),
+        Probe("deep_gemm", probe_deep_gemm),
+        Probe("jit_cache", probe_jit_cache),
+        Probe("compile", probe_compile, timeout_s=COMPILE_TIMEOUT_S + 10),
     )
 }
 

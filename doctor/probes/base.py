@@ -11,16 +11,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from glm5_doctor.facts import InterpreterFact
 from glm5_doctor.probes import describe_interpreter as describe_interpreter_module
 
+T = TypeVar("T")
 DEFAULT_PROBE_TIMEOUT_S = 10.0
 INTERPRETER_TIMEOUT_S = 10.0
 
@@ -38,30 +38,43 @@ class Probe:
 
 @dataclass
 class ProbeContext:
-    """Inputs of the probes. Mutable only through the thread-safe interpreter cache."""
+    """Inputs of the probes, and the answers they share (each computed once, thread-safely)."""
 
     #: The target interpreter; ``None`` means the one running the doctor (described in-process).
     python: str | None = None
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    _interpreter: InterpreterFact | None = field(default=None, repr=False)
-    _interpreter_error: str | None = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: ``run --deep``: allow slow probes (a real nvcc compile).
+    deep: bool = False
+    #: The GPU architecture to compile for (``sm_100a``), from the deployment profile.
+    gpu_arch: str | None = None
+    _answers: dict[str, Any] = field(default_factory=dict, repr=False)
+    _failures: dict[str, BaseException] = field(default_factory=dict, repr=False)
+    _locks: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
+    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def shared(self, name: str, function: Callable[[ProbeContext], T]) -> T:
+        """``function(self)`` once per ``name``; later callers get the same answer or exception."""
+        with self._guard:
+            lock = self._locks.setdefault(name, threading.Lock())
+        with lock:
+            if name not in self._answers and name not in self._failures:
+                try:
+                    self._answers[name] = function(self)
+                except Exception as exc:  # noqa: BLE001 - re-raised to every caller below
+                    self._failures[name] = exc
+            if name in self._failures:
+                raise self._failures[name]
+            return cast(T, self._answers[name])
 
     def interpreter(self) -> InterpreterFact:
         """Describe the target interpreter once; later calls reuse the answer (or the error)."""
-        with self._lock:
-            if self._interpreter is None and self._interpreter_error is None:
-                try:
-                    if self.python is None:
-                        self._interpreter = cast(InterpreterFact, describe_interpreter_module.describe())
-                    else:
-                        self._interpreter = describe_interpreter(self.python, self.environ)
-                except InterpreterError as exc:
-                    self._interpreter_error = str(exc)
-            if self._interpreter_error is not None:
-                raise InterpreterError(self._interpreter_error)
-            assert self._interpreter is not None
-            return self._interpreter
+        return self.shared("interpreter", describe_target)
+
+
+def describe_target(context: ProbeContext) -> InterpreterFact:
+    if context.python is None:
+        return cast(InterpreterFact, describe_interpreter_module.describe())
+    return describe_interpreter(context.python, context.environ)
 
 
 def describe_interpreter(python: str, environ: Mapping[str, str]) -> InterpreterFact:

@@ -14,6 +14,7 @@ from typing import TypedDict
 
 from glm5_doctor import knowledge
 from glm5_doctor.probes.base import ProbeContext
+from glm5_doctor.probes.elf import ElfError, needed_libraries
 
 SOURCE_FILE_LIMIT = 4 << 20
 
@@ -27,6 +28,12 @@ class VllmFilesFact(TypedDict):
     glm5_module: str | None
     glm5_module_file: str | None
     glm5_module_file_exists: bool | None
+    #: vLLM's compiled extension and the libraries it links (libcudart.so.N tells the CUDA major)
+    c_extension: str | None
+    c_extension_needed: list[str] | None
+    c_extension_error: str | None
+    #: MQA-logits names vllm/utils/deep_gemm.py resolves from DeepGEMM (None: file unreadable)
+    deep_gemm_kernel_names: list[str] | None
 
 
 class TransformersFilesFact(TypedDict):
@@ -62,9 +69,15 @@ def probe_vllm_files(context: ProbeContext) -> VllmFilesFact:
         "glm5_module": None,
         "glm5_module_file": None,
         "glm5_module_file_exists": None,
+        "c_extension": None,
+        "c_extension_needed": None,
+        "c_extension_error": None,
+        "deep_gemm_kernel_names": None,
     }
     if fact["package_dir"] is None:
         return fact
+    _read_extension(fact, fact["package_dir"])
+    _read_deep_gemm_glue(fact, fact["package_dir"])
     registry = os.path.join(fact["package_dir"], "model_executor", "models", "registry.py")
     fact["registry_path"] = registry
     try:
@@ -100,6 +113,26 @@ def probe_vllm_files(context: ProbeContext) -> VllmFilesFact:
     else:
         fact["glm5_module_file"], fact["glm5_module_file_exists"] = base + ".py", False
     return fact
+
+
+def _read_extension(fact: VllmFilesFact, package_dir: str) -> None:
+    for name in knowledge.VLLM_C_EXTENSIONS:
+        candidate = os.path.join(package_dir, name)
+        if os.path.isfile(candidate):
+            fact["c_extension"] = candidate
+            try:
+                fact["c_extension_needed"] = needed_libraries(candidate)
+            except (OSError, ElfError) as exc:
+                fact["c_extension_error"] = str(exc)
+            return
+
+
+def _read_deep_gemm_glue(fact: VllmFilesFact, package_dir: str) -> None:
+    try:
+        glue = read_source(os.path.join(package_dir, "utils", "deep_gemm.py"))
+    except (OSError, UnicodeDecodeError):
+        return
+    fact["deep_gemm_kernel_names"] = sorted(set(knowledge.VLLM_DEEP_GEMM_LOOKUP.findall(glue)))
 
 
 def probe_transformers_files(context: ProbeContext) -> TransformersFilesFact:

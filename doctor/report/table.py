@@ -86,6 +86,8 @@ def _body(result: Result, verbose: bool) -> Text:
         body.append(f"\nfix: {result.fix.command}  ({result.fix.script})", style="cyan")
     if verbose:
         for key, value in result.outcome.evidence.items():
+            if value is None:
+                continue
             shown = value if isinstance(value, str) else json.dumps(value, default=str)
             body.append(f"\n  {key}: {shown}", style="dim")
         if result.outcome.details:

@@ -1,0 +1,146 @@
+"""The CUDA toolchain as DeepGEMM's JIT will find it, and torch's CUDA build, read from files.
+
+nvcc is located exactly the way DeepGEMM does it (``CUDA_HOME``, then ``CUDA_PATH``, then
+the folder above ``which nvcc``, then ``/usr/local/cuda``; ``DG_JIT_NVCC_COMPILER``
+overrides the compiler only), because a working ``nvcc`` on PATH does not help when
+``CUDA_HOME`` points somewhere else. ``nvcc --version`` runs once, with a timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Mapping
+from typing import TypedDict
+
+from glm5_doctor.probes.base import ProbeContext
+from glm5_doctor.probes.packages import find_package_dir, read_source
+
+NVCC_TIMEOUT_S = 5.0
+DEFAULT_CUDA_HOME = "/usr/local/cuda"
+RELEASE = re.compile(r"release (\d+)\.(\d+)")
+TORCH_FIELD = r"^{name}\s*(?::[^=\n]*)?=\s*(?:'([^'\n]*)'|\"([^\"\n]*)\"|None)"
+OUTPUT_LIMIT = 2000
+
+
+class NvccFact(TypedDict):
+    cuda_home: str | None
+    #: which rule chose cuda_home: "CUDA_HOME", "CUDA_PATH", "which nvcc", "/usr/local/cuda"
+    cuda_home_source: str | None
+    nvcc_override: str | None
+    nvcc: str | None
+    nvcc_exists: bool
+    nvcc_on_path: str | None
+    cuobjdump: str | None
+    cuobjdump_exists: bool
+    version_output: str | None
+    release: str | None
+    run_error: str | None
+
+
+class TorchFact(TypedDict):
+    package_dir: str | None
+    version_file: str | None
+    version: str | None
+    cuda: str | None
+    hip: str | None
+    error: str | None
+
+
+def probe_nvcc(context: ProbeContext) -> NvccFact:
+    environ = context.environ
+    on_path = shutil.which("nvcc", path=environ.get("PATH", os.defpath))
+    cuda_home, source = None, None
+    for variable in ("CUDA_HOME", "CUDA_PATH"):
+        if environ.get(variable):
+            cuda_home, source = environ[variable], variable
+            break
+    else:
+        if on_path:
+            cuda_home, source = os.path.dirname(os.path.dirname(on_path)), "which nvcc"
+        elif os.path.exists(DEFAULT_CUDA_HOME):
+            cuda_home, source = DEFAULT_CUDA_HOME, DEFAULT_CUDA_HOME
+    override = environ.get("DG_JIT_NVCC_COMPILER") or None
+    nvcc = override or (os.path.join(cuda_home, "bin", "nvcc") if cuda_home else None)
+    cuobjdump = os.path.join(cuda_home, "bin", "cuobjdump") if cuda_home else None
+    fact: NvccFact = {
+        "cuda_home": cuda_home,
+        "cuda_home_source": source,
+        "nvcc_override": override,
+        "nvcc": nvcc,
+        "nvcc_exists": bool(nvcc and os.path.isfile(nvcc)),
+        "nvcc_on_path": on_path,
+        "cuobjdump": cuobjdump,
+        "cuobjdump_exists": bool(cuobjdump and os.path.isfile(cuobjdump)),
+        "version_output": None,
+        "release": None,
+        "run_error": None,
+    }
+    if nvcc and fact["nvcc_exists"]:
+        _read_nvcc_version(fact, nvcc, environ)
+    return fact
+
+
+def _read_nvcc_version(fact: NvccFact, nvcc: str, environ: Mapping[str, str]) -> None:
+    try:
+        completed = subprocess.run(
+            [nvcc, "--version"],
+            capture_output=True,
+            timeout=NVCC_TIMEOUT_S,
+            env=dict(environ),
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        fact["run_error"] = f"'{nvcc} --version' did not finish within {NVCC_TIMEOUT_S:g} s"
+        return
+    except OSError as exc:
+        fact["run_error"] = f"cannot run {nvcc}: {exc.strerror or exc}"
+        return
+    output = (completed.stdout + completed.stderr).decode("utf-8", errors="replace").strip()
+    fact["version_output"] = output[-OUTPUT_LIMIT:] or None
+    match = RELEASE.search(output)
+    if match:
+        fact["release"] = f"{match.group(1)}.{match.group(2)}"
+    if completed.returncode != 0:
+        fact["run_error"] = f"'{nvcc} --version' exited with status {completed.returncode}"
+    elif not match:
+        fact["run_error"] = "nvcc --version printed no 'release X.Y' line"
+
+
+def probe_torch(context: ProbeContext) -> TorchFact:
+    """torch's build facts from ``torch/version.py``, never by importing torch."""
+    package_dir = find_package_dir(context.interpreter()["sys_path"], "torch")
+    fact: TorchFact = {
+        "package_dir": package_dir,
+        "version_file": None,
+        "version": None,
+        "cuda": None,
+        "hip": None,
+        "error": None,
+    }
+    if package_dir is None:
+        return fact
+    version_file = os.path.join(package_dir, "version.py")
+    fact["version_file"] = version_file
+    try:
+        text = read_source(version_file)
+    except (OSError, UnicodeDecodeError) as exc:
+        fact["error"] = f"cannot read {version_file}: {exc}"
+        return fact
+    fact["version"] = _field(text, "__version__")
+    fact["cuda"] = _field(text, "cuda")
+    fact["hip"] = _field(text, "hip")
+    if fact["version"] is None:
+        fact["error"] = f"{version_file} has no __version__ line"
+    return fact
+
+
+def _field(text: str, name: str) -> str | None:
+    match = re.search(TORCH_FIELD.format(name=re.escape(name)), text, flags=re.MULTILINE)
+    if not match:
+        return None
+    value = match.group(1) if match.group(1) is not None else match.group(2)
+    return value or None
