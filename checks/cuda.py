@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from glm5_doctor import knowledge
 from glm5_doctor.check import check
+from glm5_doctor.checks._gpu import target_capability
 from glm5_doctor.facts import Facts, parse_version
 from glm5_doctor.model import Outcome
 from glm5_doctor.probes.compile import CompileFact
@@ -18,7 +19,7 @@ LOOKED = "DG_JIT_NVCC_COMPILER, $CUDA_HOME, $CUDA_PATH, `which nvcc`, /usr/local
     "cuda.nvcc",
     title="nvcc, where DeepGEMM looks for it, is new enough for the GPU",
     category="toolchain",
-    facts=("nvcc", "torch", "distributions"),
+    facts=("nvcc", "torch", "distributions", "nvml"),
     fix="install-cuda-toolkit.sh",
 )
 def cuda_nvcc(facts: Facts, profile: Profile) -> Outcome:
@@ -106,11 +107,11 @@ def _floor(facts: Facts, profile: Profile) -> tuple[Version | None, str]:
     vllm_version = parse_version(vllm["version"]) if vllm else None
     if vllm_version is not None and vllm_version >= knowledge.VLLM_NVCC_FLOOR_EVERYWHERE:
         return knowledge.NVCC_FLOOR_VENDORED_033, f"vLLM {vllm_version}'s DeepGEMM"
-    capability = profile.compute_capability()
+    capability, gpu_name = target_capability(facts, profile)
     if capability is None:
         return None, ""
     floor = knowledge.NVCC_FLOOR_BY_MAJOR.get(capability[0])
-    return floor, f"{profile.gpu} (sm_{capability[0]}{capability[1]})"
+    return floor, f"{gpu_name} (sm_{capability[0]}{capability[1]})"
 
 
 @check(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from glm5_doctor import knowledge
 from glm5_doctor.check import check
+from glm5_doctor.checks._gpu import target_capability
 from glm5_doctor.checks._pins import requirement_for, satisfies
 from glm5_doctor.facts import Facts, parse_version
 from glm5_doctor.model import Outcome
@@ -15,7 +16,7 @@ from glm5_doctor.profiles import Profile
     "torch.cuda-build",
     title="torch is a CUDA build for the target GPU, at vLLM's pin",
     category="toolchain",
-    facts=("torch", "distributions"),
+    facts=("torch", "distributions", "nvml"),
     fix="install-torch.sh",
 )
 def torch_cuda_build(facts: Facts, profile: Profile) -> Outcome:
@@ -62,12 +63,12 @@ def torch_cuda_build(facts: Facts, profile: Profile) -> Outcome:
     cuda = parse_version(torch["cuda"])
     if cuda is None:
         return Outcome.failed(f"torch {torch['version']} is a CPU-only build: vLLM needs a CUDA build", evidence)
-    capability = profile.compute_capability()
+    capability, gpu_name = target_capability(facts, profile)
     if capability and capability[0] >= 10 and cuda < knowledge.TORCH_CUDA_FLOOR_BLACKWELL:
         return Outcome.failed(
             f"torch {torch['version']} is built for CUDA {cuda}, "
             f"which has no sm_{capability[0]}{capability[1]} kernels "
-            f'for {profile.gpu}: "no kernel image is available for execution on the device"; '
+            f'for {gpu_name}: "no kernel image is available for execution on the device"; '
             f"install a CUDA {knowledge.TORCH_CUDA_FLOOR_BLACKWELL}+ build",
             evidence,
         )

@@ -8,14 +8,15 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TextIO
+from dataclasses import replace
+from typing import Any, TextIO
 
-from glm5_doctor import __version__
+from glm5_doctor import __version__, knowledge
 from glm5_doctor.fix_scripts import fix_script, script_header
 from glm5_doctor.model import ExitCode
 from glm5_doctor.probes import ProbeContext
 from glm5_doctor.probes.base import InterpreterError
-from glm5_doctor.profiles import DEFAULT_PROFILE
+from glm5_doctor.profiles import BUILTIN_PROFILES, DEFAULT_PROFILE, Profile
 from glm5_doctor.redact import Redactor
 from glm5_doctor.registry import Registry, load_registry
 from glm5_doctor.report import Format, render
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also run slow probes: compile a CUTLASS/CuTe kernel with the nvcc DeepGEMM will use",
     )
+    add_profile_arguments(run)
 
     listing = commands.add_parser("list", help="list every check: ID, title, fix script")
     listing.add_argument("--no-plugins", action="store_true")
@@ -84,7 +86,61 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("check_id", metavar="ID")
     fix.add_argument("--no-plugins", action="store_true")
     commands.add_parser("schema", help="print the JSON Schema of the --format json report")
+    fit = commands.add_parser("fit", help="picture the memory of each GPU: weights, overhead, KV cache, free")
+    fit.add_argument("--gpus", type=_positive_int, help="plan for this many GPUs (with --gpu), not the ones here")
+    fit.add_argument("--format", choices=[f.value for f in Format], default=Format.TABLE.value)
+    add_profile_arguments(fit)
     return parser
+
+
+def add_profile_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("deployment profile (defaults: the seed deployment)")
+    group.add_argument("--profile", choices=sorted(BUILTIN_PROFILES), default=DEFAULT_PROFILE.name)
+    group.add_argument("--model", help="model id or path (e.g. zai-org/GLM-5-FP8)")
+    group.add_argument("--tp", "--tensor-parallel-size", dest="tp", type=_positive_int)
+    group.add_argument("--pp", "--pipeline-parallel-size", dest="pp", type=_positive_int)
+    group.add_argument("--max-model-len", type=_positive_int)
+    group.add_argument("--gpu-memory-utilization", type=_utilization)
+    group.add_argument("--kv-cache-dtype", choices=["auto", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_ds_mla"])
+    group.add_argument(
+        "--gpu", choices=sorted(knowledge.GPUS), help="plan for this GPU instead of judging the ones NVML finds"
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
+    return value
+
+
+def _utilization(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], not {text}")
+    return value
+
+
+def profile_from(args: argparse.Namespace) -> Profile:
+    """The named profile with every flag the user gave applied on top."""
+    profile = BUILTIN_PROFILES[args.profile]
+    changes: dict[str, Any] = {
+        "model": args.model,
+        "tensor_parallel_size": args.tp,
+        "pipeline_parallel_size": args.pp,
+        "max_model_len": args.max_model_len,
+        "gpu_memory_utilization": args.gpu_memory_utilization,
+        "kv_cache_dtype": args.kv_cache_dtype,
+    }
+    if args.gpu:
+        changes.update(gpu=args.gpu, detect_gpu=False)
+    return replace(profile, **{key: value for key, value in changes.items() if value is not None})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -121,6 +177,13 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
 
         out.write(json.dumps(REPORT_SCHEMA, indent=2) + "\n")
         return ExitCode.OK
+    if args.command == "fit":
+        from glm5_doctor.fit_command import FitError, run_fit
+
+        try:
+            return run_fit(profile_from(args), args.gpus, Format(args.format), out)
+        except FitError as exc:
+            raise UsageError(str(exc)) from None
     registry = load_registry(autoload_plugins=False if args.no_plugins else None)
     if args.command == "list":
         return _list(registry, out)
@@ -138,7 +201,7 @@ def _run(registry: Registry, args: argparse.Namespace, out: TextIO) -> int:
         checks = registry.select(_split(args.select), _split(args.ignore))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    profile = DEFAULT_PROFILE
+    profile = profile_from(args)
     python = None
     if args.python is not None:
         python = os.path.abspath(os.path.expanduser(args.python))

@@ -8,6 +8,7 @@ turns out wrong is fixed in one place. Sources are in ``../shared/reference/glm5
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
@@ -62,15 +63,32 @@ DEPENDENCIES_JUDGED_ELSEWHERE = frozenset(
 
 # --- CUDA toolchain and kernels (issue: toolchain checks) ------------------------------------
 
-#: GPUs by the name profiles use: compute capability and the architecture flag DeepGEMM
-#: compiles for. [unverified] table in glm5-failure-modes.md 1.6; B300 = sm_103 (sglang#25551).
-GPU_COMPUTE_CAPABILITY: dict[str, tuple[int, int]] = {
-    "B200": (10, 0),
-    "GB200": (10, 0),
-    "B300": (10, 3),
-    "H200": (9, 0),
-    "H100": (9, 0),
+
+@dataclass(frozen=True)
+class GpuSpec:
+    """A GPU as planning needs it. ``cuda_total_gib`` is what CUDA sees (NVML total minus reserved):
+    vLLM budgets ``gpu_memory_utilization`` x this. ``measured`` False marks an estimate."""
+
+    name: str
+    compute_capability: tuple[int, int]
+    cuda_total_gib: float
+    measured: bool
+    source: str
+
+
+#: nvml-blackwell-memory.md B.1 (B200 183,359 MiB NVML / 178.35 GiB CUDA; H200 measured 139.80 GiB;
+#: H100 80GB 79.18 GiB from vLLM logs). GB200 and B300 totals are leads (C.5: ~184 GiB, ~268 GiB).
+GPUS: dict[str, GpuSpec] = {
+    spec.name: spec
+    for spec in (
+        GpuSpec("B200", (10, 0), 178.35, True, "nvml-blackwell-memory.md B.1 (pytorch/ao#4002)"),
+        GpuSpec("B300", (10, 3), 268.0, False, "nvml-blackwell-memory.md C.5 (lead: ~268 GiB)"),
+        GpuSpec("GB200", (10, 0), 184.0, False, "nvml-blackwell-memory.md C.5 (lead: ~184 GiB)"),
+        GpuSpec("H200", (9, 0), 139.80, True, "measured on an H200 (nvml-blackwell-memory.md B.1)"),
+        GpuSpec("H100", (9, 0), 79.18, True, "nvml-blackwell-memory.md B.1 (llm-d-benchmark vLLM logs)"),
+    )
 }
+GPU_COMPUTE_CAPABILITY: dict[str, tuple[int, int]] = {name: spec.compute_capability for name, spec in GPUS.items()}
 
 #: Oldest nvcc DeepGEMM's JIT accepts per GPU major: README "CUDA 12.3+ for SM90, 12.9+ for
 #: SM100" (sm_100f needs 12.9; 12.8 dies with "Unsupported gpu architecture 'sm_100f'").
@@ -117,3 +135,25 @@ FLASHINFER_MISMATCH_ERROR = (
     "RuntimeError: {name} version ({have}) does not match flashinfer version ({want}). "
     "Please install the same version of both packages."
 )
+
+
+# --- GPUs, driver, memory (issue: GPU checks) --------------------------------------------------
+
+#: Sparse-MLA attention backends exist for compute capability 9.x and 10.x only. ATTN-01
+SPARSE_MLA_MAJORS = frozenset({9, 10})
+SPARSE_MLA_ERROR = "No valid attention backend found for cuda with AttentionSelectorConfig(... use_sparse=True ...)"
+VALIDATED_GPU = "B200"
+
+#: HGX B200 driver floor (GPU Operator); CUDA 13 builds need the R580 branch (>= 580.65.06). DRV-01, PKG-07
+DRIVER_FLOOR_BLACKWELL = "570.133.20"
+DRIVER_FLOOR_CUDA13 = "580.65.06"
+
+#: NVML fabric states (nvmlGpuFabricState_t) and the CUDA error an unfinished fabric gives. DRV-02
+FABRIC_STATES = {0: "NOT_SUPPORTED", 1: "NOT_STARTED", 2: "IN_PROGRESS", 3: "COMPLETED"}
+FABRIC_NOT_READY_ERROR = "Error 802: system not yet initialized"
+
+#: vLLM's refusal when other processes hold GPU memory. MEM-01 [wheel] 0.16.0 vllm/v1/worker/utils.py
+FREE_MEMORY_ERROR = "Free memory on device cuda:N (A/B GiB) on startup is less than desired GPU memory utilization"
+
+#: Clock-event reason bits worth a warning (nvmlClocksEventReason*): slowdowns, not idle/app clocks.
+THROTTLE_BITS = {0x8: "HW slowdown", 0x20: "SW thermal", 0x40: "HW thermal", 0x80: "HW power brake"}

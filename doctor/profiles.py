@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from glm5_doctor import knowledge
+from glm5_doctor.models import model_spec
 
 
 @dataclass(frozen=True)
@@ -25,9 +26,17 @@ class Profile:
     kv_cache_dtype: str = "auto"
     port: int = 8000
     gpu: str = "B200"
+    #: judge the GPUs NVML finds rather than ``gpu`` (False when the user named the GPU: planning)
+    detect_gpu: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def quantization(self) -> str:
+        """The checkpoint's quantization from the model table (``unknown`` for other models)."""
+        spec = model_spec(self.model)
+        return spec.quantization if spec else "unknown"
 
     def compute_capability(self) -> tuple[int, int] | None:
         """The profile GPU's compute capability, or None for a GPU the knowledge table lacks."""
@@ -45,4 +54,11 @@ DEFAULT_PROFILE = Profile(
     tensor_parallel_size=8,
 )
 
-BUILTIN_PROFILES: dict[str, Profile] = {DEFAULT_PROFILE.name: DEFAULT_PROFILE}
+BUILTIN_PROFILES: dict[str, Profile] = {
+    profile.name: profile
+    for profile in (
+        DEFAULT_PROFILE,
+        Profile(name="glm5-fp8-h200-tp8", model="zai-org/GLM-5-FP8", tensor_parallel_size=8, gpu="H200"),
+        Profile(name="glm5-nvfp4-b200-tp4", model="lukealonso/GLM-5-NVFP4", tensor_parallel_size=4),
+    )
+}

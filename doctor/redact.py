@@ -16,7 +16,19 @@ from glm5_doctor.model import Report, Result
 
 MASK = "***"
 
-SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|COOKIE|PRIVATE|SESSION", re.I)
+#: A name is secret when one of its parts (split at _ - . and spaces) ends in one of these or is one of
+#: the exact words: HF_TOKEN, MY_API_KEY, accessToken, AWS_SECRET_ACCESS_KEY; not kv_tokens or max_keys.
+SECRET_SUFFIXES = ("TOKEN", "KEY", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "CREDENTIALS", "COOKIE", "PASSPHRASE")
+SECRET_WORDS = frozenset({"AUTH", "AUTHORIZATION", "SESSION", "PRIVATE", "PAT"})
+NAME_PARTS = re.compile(r"[_\-.\s]+")
+
+
+def is_secret_name(name: str) -> bool:
+    for part in NAME_PARTS.split(name.upper()):
+        if part in SECRET_WORDS or (part and part.endswith(SECRET_SUFFIXES)):
+            return True
+    return False
+
 
 TOKEN_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bhf_[A-Za-z0-9]{8,}"), "hf_" + MASK),
@@ -39,7 +51,7 @@ class Redactor:
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         literals = {
-            value for name, value in environ.items() if SECRET_NAME.search(name) and len(value) >= MIN_LITERAL_LENGTH
+            value for name, value in environ.items() if is_secret_name(name) and len(value) >= MIN_LITERAL_LENGTH
         }
         # Longest first so a secret that contains another is masked whole.
         self._literals = sorted(literals, key=len, reverse=True)
@@ -52,7 +64,7 @@ class Redactor:
         return value
 
     def data(self, value: Any, key: str | None = None) -> Any:
-        if key is not None and SECRET_NAME.search(key) and isinstance(value, (str, int, float)) and value != "":
+        if key is not None and is_secret_name(key) and isinstance(value, (str, int, float)) and value != "":
             return MASK
         if isinstance(value, str):
             return self.text(value)

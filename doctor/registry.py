@@ -38,6 +38,7 @@ BUILTIN_MODULES: tuple[tuple[str, str], ...] = (
     ("cuda", "glm5_doctor.checks.cuda"),
     ("deepgemm", "glm5_doctor.checks.deepgemm"),
     ("flashinfer", "glm5_doctor.checks.flashinfer"),
+    ("gpu", "glm5_doctor.checks.gpu"),
 )
 BUILTIN_AREAS = frozenset(name for name, _ in BUILTIN_MODULES)
 OWN_DISTRIBUTION = "glm5-doctor"

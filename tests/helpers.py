@@ -311,3 +311,78 @@ def build_shared_object(workdir: Path, name: str, needed_soname: str) -> Path:
         capture_output=True,
     )
     return target
+
+
+# --- fake NVML -----------------------------------------------------------------------------------
+
+FAKE_NVML_SOURCE = Path(__file__).parent / "fake_nvml" / "fake_nvml.c"
+NVML_SCENARIOS = FIXTURES / "nvml" / "scenarios.json"
+REAL_H200 = FIXTURES / "real" / "h200-gvisor" / "nvml-answers.json"
+
+
+def build_fake_nvml(directory: Path) -> Path:
+    """Compile tests/fake_nvml/fake_nvml.c into ``directory/libnvidia-ml.so.1`` with gcc."""
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / "libnvidia-ml.so.1"
+    subprocess.run(
+        ["gcc", "-shared", "-fPIC", "-O1", "-Wno-format-truncation", "-o", str(target), str(FAKE_NVML_SOURCE)],
+        check=True,
+        capture_output=True,
+    )
+    return directory
+
+
+def scenario_lines(name: str, **overrides: Any) -> dict[str, Any]:
+    """A scenario from scenarios.json with its ``base`` chain resolved, plus overrides."""
+    table = json.loads(NVML_SCENARIOS.read_text())
+    chain = []
+    current: str | None = name
+    while current:
+        chain.append(table[current])
+        current = table[current].get("base")
+    merged: dict[str, Any] = {}
+    for layer in reversed(chain):
+        merged.update({k: v for k, v in layer.items() if k != "base"})
+    merged.update(overrides)
+    return merged
+
+
+def real_h200_scenario() -> dict[str, Any]:
+    """The scenario of the single H200 the device machine really answered with (captured there)."""
+    captured = json.loads(REAL_H200.read_text())
+    system = {a["call"]: a.get("value") for a in captured["system"]}
+    answers = {a["call"]: a for a in captured["devices"][0]["answers"]}
+    memory = answers["memory_v2"]["value"]
+    cc = answers["cuda_compute_capability"]["value"]
+    fabric = answers["fabric_info_v"]["value"]
+    return {
+        "count": system["device_count"],
+        "driver": system["driver_version"],
+        "cuda_driver": system["cuda_driver_version_v2"],
+        "gpu.0.name": answers["name"]["value"],
+        "gpu.0.uuid": answers["uuid"]["value"],
+        "gpu.0.bus": answers["pci_bus_id"]["value"],
+        "gpu.0.total": memory["total"],
+        "gpu.0.reserved": memory["reserved"],
+        "gpu.0.free": memory["free"],
+        "gpu.0.cc": f"{cc[0]}.{cc[1]}",
+        "gpu.0.persistence": answers["persistence_mode"]["value"],
+        "gpu.0.mig": answers["mig_mode"]["value"][0],
+        "gpu.0.ecc": answers["ecc_mode"]["value"][0],
+        "gpu.0.ecc_uncorrected": answers["ecc_volatile_uncorrected"]["value"],
+        "gpu.0.remapped": ",".join(str(v) for v in answers["remapped_rows"]["value"]),
+        "gpu.0.clocks": answers["clocks_event_reasons"]["value"],
+        "gpu.0.fabric": f"{fabric['state']},{fabric['status']}",
+        "gpu.0.nvlinks": 0 if answers["nvlink_state[0]"].get("error") == "NVMLError_NotSupported" else 18,
+    }
+
+
+def nvml_env(library_dir: Path, scenario: dict[str, Any], workdir: Path, **extra: str | None) -> dict[str, str]:
+    """The doctor's environment with the fake NVML first on the loader path, playing ``scenario``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / "scenario.txt"
+    path.write_text("".join(f"{key}={value}\n" for key, value in scenario.items() if not key.startswith("_")))
+    env = doctor_env(**extra)
+    env["LD_LIBRARY_PATH"] = f"{library_dir}:{env.get('LD_LIBRARY_PATH', '')}".rstrip(":")
+    env["FAKE_NVML_SCENARIO"] = str(path)
+    return env

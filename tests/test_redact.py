@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from glm5_doctor.redact import MASK, Redactor
+from glm5_doctor.redact import MASK, Redactor, is_secret_name
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,26 @@ def test_ordinary_messages_are_untouched() -> None:
         "vLLM 0.16.0 pins transformers<5,>=4.56.0 at /opt/venv/lib/python3.12/site-packages (git https://github.com/x)"
     )
     assert Redactor({}).text(text) == text
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "HF_TOKEN",
+        "MY_API_KEY",
+        "accessToken",
+        "AWS_SECRET_ACCESS_KEY",
+        "password",
+        "HUGGING_FACE_HUB_TOKEN",
+        "db-passwd",
+        "SESSION",
+        "apikey",
+    ],
+)
+def test_secret_names(name: str) -> None:
+    assert is_secret_name(name)
+
+
+@pytest.mark.parametrize("name", ["kv_tokens", "max_model_len", "tokenizer", "keys_found", "PATH", "kv_cache_dtype"])
+def test_ordinary_names(name: str) -> None:
+    assert not is_secret_name(name)

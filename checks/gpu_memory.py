@@ -1,0 +1,152 @@
+"""Memory: do the weights and the requested context fit each GPU, and is that memory free."""
+
+from __future__ import annotations
+
+from glm5_doctor import knowledge
+from glm5_doctor.check import check
+from glm5_doctor.checks._gpu import GIB, capability, cuda_total_gib, gpus, label
+from glm5_doctor.facts import Facts, parse_version
+from glm5_doctor.fit import effective_kv_cache_dtype, plan
+from glm5_doctor.model import Outcome
+from glm5_doctor.models import model_spec
+from glm5_doctor.profiles import Profile
+
+
+@check(
+    "gpu.vram",
+    title="Weights and the requested context fit in each GPU's memory budget",
+    category="gpu",
+    facts=("nvml", "distributions"),
+    requires=("gpu.driver",),
+)
+def gpu_vram(facts: Facts, profile: Profile) -> Outcome:
+    """The memory math of a GLM-5 deployment, per GPU, with the numbers.
+
+    What it checks:
+        Budget = ``--gpu-memory-utilization`` x CUDA-visible memory of the smallest GPU in the group.
+        Out of it: the weights per GPU at this TP/PP (replicated pieces counted on every rank), an
+        8 GiB non-KV overhead estimate, and the rest is KV cache. KV bytes per token are MLA latent
+        plus DSA indexer keys (100,152 B bf16 / 61,464 B fp8 over 78 layers), stored in full on every
+        TP rank. Fails when the weights do not fit or ``--max-model-len`` tokens do not; says the
+        largest max-model-len that fits. With vLLM >= 0.32 on Blackwell, ``auto`` KV means fp8.
+
+    Why it matters:
+        vLLM finds out only after loading the weights: "No available memory for the cache blocks" or
+        "To serve at least one request with the models's max seq len (N), (X GiB KV cache is needed,
+        which is larger than the available KV cache memory (Y GiB)".
+
+    How to fix:
+        Lower ``--max-model-len`` (or ``-1`` for auto-fit), use ``--kv-cache-dtype fp8``, raise
+        ``--gpu-memory-utilization``, or add GPUs (``glm5-doctor fit --gpu H100 --gpus 16`` plans it).
+
+    Sources:
+        - nvml-blackwell-memory.md part C (C.2 weights, C.3 KV per token, C.4 budget, C.5 worked numbers)
+        - glm5-failure-modes.md MEM-02, MEM-03; https://docs.vultr.com/inference-cookbook/cuda/model-guides/glm5
+    """
+    found = gpus(facts, profile)
+    spec = model_spec(profile.model)
+    if spec is None:
+        return Outcome.skipped(f"{profile.model} is not a checkpoint the doctor has numbers for")
+    if not found.group:
+        return Outcome.skipped("no visible GPUs to size (see gpu.count)")
+    totals = [total for total in (cuda_total_gib(d) for d in found.group) if total is not None]
+    if not totals:
+        return Outcome.errored("NVML reported no memory size for the GPUs")
+    smallest = min(totals)
+    vllm = facts.distribution("vllm")
+    kv_dtype = effective_kv_cache_dtype(
+        profile.kv_cache_dtype, parse_version(vllm["version"]) if vllm else None, capability(found.group[0])
+    )
+    fit = plan(
+        spec,
+        str(found.group[0].get("name")),
+        smallest,
+        len(found.visible),
+        profile.tensor_parallel_size,
+        profile.pipeline_parallel_size,
+        profile.gpu_memory_utilization,
+        profile.max_model_len,
+        kv_dtype,
+    )
+    evidence = fit.to_dict()
+    budget = f"{fit.budget_gib_per_gpu:.1f} GiB budget ({profile.gpu_memory_utilization:.2f} x {smallest:.2f} GiB)"
+    if not fit.weights_fit:
+        return Outcome.failed(
+            f"weights {fit.weights_gib_per_gpu:.1f} GiB + {fit.overhead_gib_per_gpu:.0f} GiB overhead per GPU exceed "
+            f"the {budget} at TP {fit.tensor_parallel_size} x PP {fit.pipeline_parallel_size}: more GPUs needed "
+            "(see glm5-doctor fit)",
+            evidence,
+        )
+    if fit.kv_tokens < profile.max_model_len:
+        return Outcome.failed(
+            f"KV cache for one {profile.max_model_len}-token sequence needs "
+            f"{profile.max_model_len * fit.kv_bytes_per_token / GIB:.1f} GiB, only {fit.kv_cache_gib_per_gpu:.1f} GiB "
+            f"is left per GPU; the largest --max-model-len that fits is {fit.max_model_len_that_fits}",
+            evidence,
+        )
+    return Outcome.passed(
+        f"per GPU: weights {fit.weights_gib_per_gpu:.1f} + overhead {fit.overhead_gib_per_gpu:.0f} + KV "
+        f"{fit.kv_cache_gib_per_gpu:.1f} GiB of a {budget}; {fit.kv_tokens:,} tokens ({kv_dtype} KV) = "
+        f"{fit.sequences_at_max_model_len:g} sequences of {profile.max_model_len}",
+        evidence,
+    )
+
+
+@check(
+    "gpu.free-memory",
+    title="The memory vLLM will ask for is free on every GPU of the group",
+    category="gpu",
+    facts=("nvml",),
+    requires=("gpu.driver",),
+    fix="list-gpu-processes.sh",
+)
+def gpu_free_memory(facts: Facts, profile: Profile) -> Outcome:
+    """Free memory >= ``--gpu-memory-utilization`` x CUDA-visible total on each GPU, holders named.
+
+    What it checks:
+        NVML's free memory on every GPU vLLM will use against what vLLM requests at start
+        (utilization x total). The processes NVML reports on a short GPU are named (PID, command line
+        where visible: NVML gives host PIDs, which may not resolve inside a container).
+
+    Why it matters:
+        vLLM refuses to start: "Free memory on device cuda:N (A/B GiB) on startup is less than desired
+        GPU memory utilization". A leftover vLLM, a notebook, or a monitoring agent is enough.
+
+    How to fix:
+        Stop the processes holding memory, or lower ``--gpu-memory-utilization`` (at the cost of KV
+        cache): ``glm5-doctor fix gpu.free-memory`` lists them.
+
+    Sources:
+        - glm5-failure-modes.md MEM-01 (vllm/v1/worker/utils.py request_memory, 0.16.0 and 0.33.0)
+        - nvml-blackwell-memory.md A.3 (process PIDs are host PIDs), C.4
+    """
+    found = gpus(facts, profile)
+    names = found.nvml["process_names"]
+    short = []
+    evidence: dict[str, object] = {}
+    for device in found.group:
+        total = cuda_total_gib(device)
+        memory = device.get("memory") or {}
+        if total is None or "free" not in memory:
+            continue
+        free = memory["free"] / GIB
+        wanted = profile.gpu_memory_utilization * total
+        holders = [
+            f"pid {p['pid']} ({names.get(str(p['pid'])) or 'not visible here'}"
+            f"{', %.1f GiB' % (p['used_memory'] / GIB) if p.get('used_memory') else ''})"
+            for p in device.get("processes") or []
+        ]
+        evidence[label(device)] = {"free_gib": round(free, 2), "wanted_gib": round(wanted, 2), "holders": holders}
+        if free < wanted:
+            held = f"; held by {', '.join(holders)}" if holders else ""
+            short.append(f"{label(device)}: {free:.1f} GiB free, vLLM wants {wanted:.1f} GiB{held}")
+    if short:
+        return Outcome.failed(
+            f"{len(short)} GPU(s) lack free memory ({knowledge.FREE_MEMORY_ERROR.split(' on startup')[0]}...): "
+            + "; ".join(short[:3]),
+            evidence,
+        )
+    return Outcome.passed(
+        f"{len(found.group)} GPUs have the {profile.gpu_memory_utilization:.2f} x total that vLLM will request free",
+        evidence,
+    )

@@ -1,0 +1,163 @@
+"""GPUs through NVML, surveyed in a child process with a hard timeout.
+
+A hung driver puts an NVML caller into uninterruptible sleep (nvml-blackwell-memory.md A.4):
+the survey runs in ``nvml_child.py`` under ``sys.executable``, writing one event per line to a
+file as it goes, and is abandoned at the deadline. The answers gathered until then are kept,
+and the last step it started names what hung. Process names for the PIDs NVML reports are
+looked up here with psutil (NVML gives host PIDs; inside a container they may not resolve).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import resources
+from typing import Any, TypedDict
+
+import psutil
+from glm5_doctor.probes.base import ProbeContext
+
+NVML_TIMEOUT_S = 15.0
+#: Overrides the deadline (seconds): NVML on a node without persistence mode can be slow to start.
+TIMEOUT_ENV = "GLM5_DOCTOR_NVML_TIMEOUT_S"
+#: NVML error class -> what the fact says (and the checks explain).
+FATAL_STATES = {
+    "NVMLError_LibraryNotFound": "library_not_found",
+    "NVMLError_DriverNotLoaded": "driver_not_loaded",
+    "NVMLError_LibRmVersionMismatch": "driver_library_mismatch",
+    "NVMLError_NoPermission": "no_permission",
+    "nvml_py_missing": "nvml_py_missing",
+}
+
+
+class NvmlFact(TypedDict):
+    #: ok, library_not_found, driver_not_loaded, driver_library_mismatch, no_permission,
+    #: nvml_py_missing, hung, error
+    status: str
+    error: str | None
+    hung_at: str | None
+    driver_version: str | None
+    cuda_driver_version: int | None
+    device_count: int | None
+    devices: list[dict[str, Any]]
+    p2p: dict[str, dict[str, Any]]
+    process_names: dict[str, str | None]
+    cuda_visible_devices: str | None
+    duration_ms: int
+
+
+def probe_nvml(context: ProbeContext) -> NvmlFact:
+    source = resources.files("glm5_doctor.probes").joinpath("nvml_child.py").read_text()
+    started = time.monotonic()
+    timeout = _timeout(context.environ.get(TIMEOUT_ENV))
+    with tempfile.TemporaryDirectory(prefix="glm5-doctor-nvml-") as workdir:
+        events_path = os.path.join(workdir, "events.jsonl")
+        with open(os.path.join(workdir, "stderr"), "wb") as stderr:
+            child = subprocess.Popen(
+                [sys.executable, "-c", source, events_path],
+                env=dict(context.environ),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+            hung = _wait(child, timeout)
+        events = _read_events(events_path)
+        with open(os.path.join(workdir, "stderr"), "rb") as handle:
+            stderr_text = handle.read(4000).decode("utf-8", errors="replace").strip()
+    fact = _assemble(events, context.environ.get("CUDA_VISIBLE_DEVICES"))
+    fact["duration_ms"] = int((time.monotonic() - started) * 1000)
+    if hung is not None:
+        fact["status"] = "hung"
+        fact["hung_at"] = next((e["step"] for e in reversed(events) if "step" in e), "starting NVML")
+        fact["error"] = f"NVML did not answer within {timeout:g} s{hung}"
+    elif fact["status"] == "ok" and not any("done" in event for event in events):
+        fact["status"] = "error"
+        fact["error"] = f"the NVML survey stopped early: {stderr_text.splitlines()[-1] if stderr_text else 'no output'}"
+    return fact
+
+
+def _timeout(text: str | None) -> float:
+    try:
+        return max(0.1, float(text)) if text else NVML_TIMEOUT_S
+    except ValueError:
+        return NVML_TIMEOUT_S
+
+
+def _wait(child: subprocess.Popen[bytes], timeout: float) -> str | None:
+    """None when the child finished; else why it was abandoned (killed, or stuck in the driver)."""
+    try:
+        child.wait(timeout=timeout)
+        return None
+    except subprocess.TimeoutExpired:
+        child.kill()
+    try:
+        child.wait(timeout=2)
+        return " (the survey was stopped)"
+    except subprocess.TimeoutExpired:
+        try:
+            state: str = psutil.Process(child.pid).status()
+        except psutil.Error:
+            state = "unknown"
+        if state == psutil.STATUS_DISK_SLEEP:
+            return f" (process {child.pid} is stuck in uninterruptible sleep inside the driver)"
+        return f" (process {child.pid} did not stop; state {state})"
+
+
+def _read_events(path: str) -> list[dict[str, Any]]:
+    events = []
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue  # a line cut short by the kill
+                if isinstance(event, dict):
+                    events.append(event)
+    except OSError:
+        pass
+    return events
+
+
+def _assemble(events: list[dict[str, Any]], visible: str | None) -> NvmlFact:
+    fact: NvmlFact = {
+        "status": "ok",
+        "error": None,
+        "hung_at": None,
+        "driver_version": None,
+        "cuda_driver_version": None,
+        "device_count": None,
+        "devices": [],
+        "p2p": {},
+        "process_names": {},
+        "cuda_visible_devices": visible,
+        "duration_ms": 0,
+    }
+    for event in events:
+        if "fatal" in event:
+            fact["status"] = FATAL_STATES.get(event["fatal"], "error")
+            fact["error"] = event.get("error") or event["fatal"]
+        elif "system" in event:
+            system = event["system"]
+            fact["driver_version"] = system.get("driver_version")
+            fact["cuda_driver_version"] = system.get("cuda_driver_version")
+            fact["device_count"] = system.get("device_count")
+        elif "device" in event:
+            fact["devices"].append(event["device"])
+        elif "p2p" in event:
+            fact["p2p"] = event["p2p"]
+    pids = {str(p["pid"]) for d in fact["devices"] for p in d.get("processes") or []}
+    fact["process_names"] = {pid: _process_name(int(pid)) for pid in sorted(pids)}
+    return fact
+
+
+def _process_name(pid: int) -> str | None:
+    try:
+        process = psutil.Process(pid)
+        return " ".join(process.cmdline()[:3]) or process.name()
+    except (psutil.Error, OSError):
+        return None
