@@ -224,7 +224,7 @@ def vllm_dependencies(facts: Facts, profile: Profile) -> Outcome:
         judged += 1
         installed = facts.distribution(requirement.name)
         if installed is None:
-            missing.append(str(requirement))
+            missing.append(f"{requirement.name}{requirement.specifier}")
             continue
         version = parse_version(installed["version"])
         if version is None or not satisfies(version, requirement.specifier):

@@ -207,7 +207,9 @@ def _run(registry: Registry, args: argparse.Namespace, out: TextIO) -> int:
         python = os.path.abspath(os.path.expanduser(args.python))
         if not os.path.exists(python):
             raise UsageError(f"--python {args.python}: no such file")
-    context = ProbeContext(python=python, deep=args.deep, gpu_arch=profile.arch_flag())
+    # The compile probe targets the GPUs NVML finds, unless the user named one (--gpu) to plan for.
+    gpu_arch = None if profile.detect_gpu else profile.arch_flag()
+    context = ProbeContext(python=python, deep=args.deep, gpu_arch=gpu_arch)
     if python is not None:
         try:
             context.interpreter()

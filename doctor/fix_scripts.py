@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from importlib import resources
-from importlib.abc import Traversable
+
+if sys.version_info >= (3, 11):
+    from importlib.resources.abc import Traversable
+else:  # importlib.abc.Traversable is deprecated from 3.12 and gone in 3.14
+    from importlib.abc import Traversable
 
 FIXES_PACKAGE = "glm5_doctor.fixes"
 HEADER_FIELDS = ("Summary", "Needs root", "Verifies", "Inputs")

@@ -64,7 +64,8 @@ class Redactor:
         return value
 
     def data(self, value: Any, key: str | None = None) -> Any:
-        if key is not None and is_secret_name(key) and isinstance(value, (str, int, float)) and value != "":
+        # Only strings are masked by name: kv_bytes_per_token = 100152 is a number, never a credential.
+        if key is not None and is_secret_name(key) and isinstance(value, str) and value != "":
             return MASK
         if isinstance(value, str):
             return self.text(value)

@@ -311,3 +311,31 @@ def test_answers_before_a_hang_are_kept(fake_nvml: Path, tmp_path: Path) -> None
     assert fact["hung_at"] == "device 3: memory"
     assert [device["index"] for device in fact["devices"]] == [0, 1, 2]
     assert fact["driver_version"] == "580.95.05"
+
+
+@pytest.mark.slow
+def test_compile_probe_targets_the_detected_gpu(fake_nvml: Path, tmp_path: Path, target_env: TargetEnv) -> None:
+    """On an H200 node --deep compiles for sm_90a, whatever the profile's default GPU says."""
+    cuda_home = next(
+        (
+            home
+            for home in ("/usr/local/cuda", os.environ.get("CUDA_HOME"))
+            if home and os.path.isfile(os.path.join(home, "bin", "nvcc"))
+        ),
+        None,
+    )
+    if cuda_home is None:
+        pytest.skip("no real nvcc (CUDA toolkit) on this machine")
+    from helpers import WHEELS, add_deep_gemm
+
+    target_env.add_vllm_release("0.33.0")
+    add_deep_gemm(
+        target_env.site / "vllm" / "third_party" / "deep_gemm",
+        init=(WHEELS / "vllm-0.33.0/vllm/third_party/deep_gemm/__init__.py").read_text(),
+        extensions=["_C_extension.abi3.so"],
+    )
+    env = nvml_env(fake_nvml, scenario_lines("h200x8"), tmp_path / "nvml", CUDA_HOME=cuda_home)
+    _, report = run_json("--python", str(target_env.python), "--select", "cuda.compile-probe", "--deep", env=env)
+    result = by_id(report)["cuda.compile-probe"]
+    assert result["evidence"]["arch"] == "sm_90a"
+    assert result["status"] == "pass", result

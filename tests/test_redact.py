@@ -28,12 +28,12 @@ def test_values_of_secret_named_variables_are_masked_anywhere() -> None:
 
 
 def test_secret_keys_in_evidence_are_masked_and_ordinary_data_kept() -> None:
-    data = {"HF_TOKEN": "whatever", "version": "0.16.0", "nested": [{"password": "x1"}], "count": 3}
+    data = {"HF_TOKEN": "whatever", "version": "0.16.0", "nested": [{"password": "x1"}], "kv_bytes_per_token": 100152}
     assert Redactor({}).data(data) == {
         "HF_TOKEN": MASK,
         "version": "0.16.0",
         "nested": [{"password": MASK}],
-        "count": 3,
+        "kv_bytes_per_token": 100152,
     }
 
 

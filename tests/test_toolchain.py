@@ -30,7 +30,10 @@ HAS_GCC = shutil.which("gcc") is not None
 
 
 def nvcc_result(env: TargetEnv, **environ: str | None) -> dict:
-    _, report = run_json("--python", str(env.python), "--select", "cuda.nvcc", env=doctor_env(**environ))
+    # --gpu B200: judge against B200 whatever GPU this machine has (the floors differ for Hopper)
+    _, report = run_json(
+        "--python", str(env.python), "--select", "cuda.nvcc", "--gpu", "B200", env=doctor_env(**environ)
+    )
     return by_id(report)["cuda.nvcc"]
 
 
@@ -185,7 +188,7 @@ def test_torch_builds(
     target_env: TargetEnv, version: str, cuda: str | None, hip: str | None, status: str, expected: str
 ) -> None:
     add_torch(target_env, version, cuda, hip)
-    _, report = run_json("--python", str(target_env.python), "--select", "torch.cuda-build")
+    _, report = run_json("--python", str(target_env.python), "--select", "torch.cuda-build", "--gpu", "B200")
     result = by_id(report)["torch.cuda-build"]
     assert result["status"] == status, result
     assert expected in result["message"]
@@ -194,14 +197,14 @@ def test_torch_builds(
 def test_torch_against_vllm_pin_ignores_local_tag(target_env: TargetEnv) -> None:
     target_env.add_vllm_release("0.19.1")  # pins torch==2.10.0
     add_torch(target_env, "2.10.0+cu129", "12.9")
-    _, report = run_json("--python", str(target_env.python), "--select", "torch.cuda-build")
+    _, report = run_json("--python", str(target_env.python), "--select", "torch.cuda-build", "--gpu", "B200")
     assert by_id(report)["torch.cuda-build"]["status"] == "pass"
 
 
 def test_torch_outside_vllm_pin_fails(target_env: TargetEnv) -> None:
     target_env.add_vllm_release("0.19.1")
     add_torch(target_env, "2.9.1+cu128", "12.8")
-    _, report = run_json("--python", str(target_env.python), "--select", "torch.cuda-build")
+    _, report = run_json("--python", str(target_env.python), "--select", "torch.cuda-build", "--gpu", "B200")
     result = by_id(report)["torch.cuda-build"]
     assert result["status"] == "fail"
     assert "torch==2.10.0" in result["message"]
@@ -209,7 +212,7 @@ def test_torch_outside_vllm_pin_fails(target_env: TargetEnv) -> None:
 
 def test_no_torch_fails_with_the_pin(target_env: TargetEnv) -> None:
     target_env.add_vllm_release("0.19.1")
-    _, report = run_json("--python", str(target_env.python), "--select", "torch.cuda-build")
+    _, report = run_json("--python", str(target_env.python), "--select", "torch.cuda-build", "--gpu", "B200")
     assert by_id(report)["torch.cuda-build"]["message"] == "torch is not installed: vLLM 0.19.1 pins torch==2.10.0"
 
 
@@ -487,7 +490,14 @@ def test_compile_probe_compiles_with_real_nvcc_and_real_cutlass(target_env: Targ
         pytest.skip("no real nvcc (CUDA toolkit) on this machine")
     _compile_env(target_env, tmp_path, headers=True)
     _, report = run_json(
-        "--python", str(target_env.python), "--select", "cuda.compile-probe", "--deep", env=doctor_env(CUDA_HOME=home)
+        "--python",
+        str(target_env.python),
+        "--select",
+        "cuda.compile-probe",
+        "--deep",
+        "--gpu",
+        "B200",
+        env=doctor_env(CUDA_HOME=home),
     )
     result = by_id(report)["cuda.compile-probe"]
     assert result["status"] == "pass", result
@@ -502,7 +512,14 @@ def test_compile_probe_fails_clearly_without_headers(target_env: TargetEnv, tmp_
         pytest.skip("no real nvcc (CUDA toolkit) on this machine")
     _compile_env(target_env, tmp_path, headers=False)
     _, report = run_json(
-        "--python", str(target_env.python), "--select", "cuda.compile-probe", "--deep", env=doctor_env(CUDA_HOME=home)
+        "--python",
+        str(target_env.python),
+        "--select",
+        "cuda.compile-probe",
+        "--deep",
+        "--gpu",
+        "B200",
+        env=doctor_env(CUDA_HOME=home),
     )
     result = by_id(report)["cuda.compile-probe"]
     assert result["status"] == "fail"

@@ -15,9 +15,11 @@ from typing import TypedDict
 
 from glm5_doctor.deepgemm_choice import copy_vllm_uses
 from glm5_doctor.facts import DistributionsFact, parse_version
+from glm5_doctor.gpus import visible_devices
 from glm5_doctor.probes.base import ProbeContext
 from glm5_doctor.probes.deepgemm import probe_deep_gemm
 from glm5_doctor.probes.distributions import probe_distributions
+from glm5_doctor.probes.nvml import probe_nvml
 from glm5_doctor.probes.toolchain import probe_nvcc
 
 COMPILE_TIMEOUT_S = 180.0
@@ -78,8 +80,10 @@ def probe_compile(context: ProbeContext) -> CompileFact:
     if copy is None:
         fact["reason"] = "no DeepGEMM copy to take headers from (see deepgemm.installed)"
         return fact
-    if not context.gpu_arch:
-        fact["reason"] = "no target GPU architecture known"
+    arch = context.gpu_arch or _detected_arch(context)
+    fact["arch"] = arch
+    if not arch:
+        fact["reason"] = "no target GPU architecture known (no GPU found; name one with --gpu)"
         return fact
     fact["nvcc"], fact["include_dir"] = nvcc["nvcc"], copy["include_dir"]
     with tempfile.TemporaryDirectory(prefix="glm5-doctor-compile-") as workdir:
@@ -90,7 +94,7 @@ def probe_compile(context: ProbeContext) -> CompileFact:
         command = [
             nvcc["nvcc"],
             "-std=c++20",
-            f"-arch={context.gpu_arch}",
+            f"-arch={arch}",
             "-cubin",
             "-O1",
             f"-I{copy['include_dir']}",
@@ -124,6 +128,19 @@ def probe_compile(context: ProbeContext) -> CompileFact:
         fact["first_error"] = first_error_line(output)
         fact["duration_ms"] = int((time.monotonic() - started) * 1000)
     return fact
+
+
+def _detected_arch(context: ProbeContext) -> str | None:
+    """The arch flag of the first GPU CUDA will see, from the shared NVML survey."""
+    nvml = context.shared("nvml", probe_nvml)
+    if nvml["status"] != "ok":
+        return None
+    visible = visible_devices(nvml["devices"], nvml["cuda_visible_devices"]).devices
+    capabilities = [tuple(d["compute_capability"]) for d in visible if d.get("compute_capability")]
+    if not capabilities:
+        return None
+    major, minor = min(capabilities)
+    return f"sm_{major}{minor}a"
 
 
 def first_error_line(output: str) -> str | None:

@@ -18,7 +18,6 @@ import time
 from importlib import resources
 from typing import Any, TypedDict
 
-import psutil
 from glm5_doctor.probes.base import ProbeContext
 
 NVML_TIMEOUT_S = 15.0
@@ -98,6 +97,8 @@ def _wait(child: subprocess.Popen[bytes], timeout: float) -> str | None:
         child.wait(timeout=2)
         return " (the survey was stopped)"
     except subprocess.TimeoutExpired:
+        import psutil  # only here: a hung driver is rare, and psutil costs import time
+
         try:
             state: str = psutil.Process(child.pid).status()
         except psutil.Error:
@@ -156,6 +157,10 @@ def _assemble(events: list[dict[str, Any]], visible: str | None) -> NvmlFact:
 
 
 def _process_name(pid: int) -> str | None:
+    try:
+        import psutil
+    except ImportError:
+        return None
     try:
         process = psutil.Process(pid)
         return " ".join(process.cmdline()[:3]) or process.name()
