@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Sequence
 
 from glm5_doctor import __version__
 from glm5_doctor.check import Check
 from glm5_doctor.facts import Facts
+from glm5_doctor.gpus import visible_devices
 from glm5_doctor.model import Outcome, Report, Result
 from glm5_doctor.probes import PROBES, ProbeContext
 from glm5_doctor.profiles import Profile
@@ -51,10 +53,24 @@ def plugin_error_result(error: LoadError) -> Result:
     )
 
 
+def describe_gpus(facts: Facts) -> str | None:
+    """``8 x NVIDIA B200`` for the GPUs CUDA will see, when NVML was asked and answered."""
+    nvml = facts.data.get("nvml")
+    if not isinstance(nvml, dict) or nvml.get("status") != "ok":
+        return None
+    visible = visible_devices(nvml.get("devices") or [], nvml.get("cuda_visible_devices")).devices
+    names = Counter(str(device.get("name")) for device in visible)
+    return ", ".join(f"{count} x {name}" for name, count in names.items()) or "none visible"
+
+
 def describe_target(facts: Facts, context: ProbeContext) -> dict[str, object]:
     """The interpreter the verdicts are about, as the report's header states it."""
     if "interpreter" in facts.data:
         interpreter = facts.interpreter
-        return {"python": interpreter["executable"], "python_version": interpreter["version"]}
+        return {
+            "python": interpreter["executable"],
+            "python_version": interpreter["version"],
+            "gpus": describe_gpus(facts),
+        }
     python = context.python or sys.executable
     return {"python": python, "python_version": None, "error": facts.errors.get("interpreter")}

@@ -45,6 +45,7 @@ REPORT_SCHEMA: dict[str, Any] = {
             "properties": {
                 "python": {"type": "string"},
                 "python_version": {"type": ["string", "null"]},
+                "gpus": {"type": ["string", "null"], "description": "the GPUs CUDA will see, e.g. '8 x NVIDIA B200'"},
                 "error": {"type": ["string", "null"]},
             },
         },

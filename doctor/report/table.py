@@ -65,10 +65,14 @@ def _header(report: Report) -> Text:
     profile = report.profile
     target = report.target
     header = Text(f"glm5-doctor {report.tool_version}", style="bold")
+    gpus = target.get("gpus")
+    planned = f" on {profile.get('gpu')}" if not gpus or not profile.get("detect_gpu", True) else ""
     header.append(
-        f"  {profile.get('model')} at TP {profile.get('tensor_parallel_size')} on {profile.get('gpu')}"
-        f" (profile {profile.get('name')})\n"
+        f"  {profile.get('model')} at TP {profile.get('tensor_parallel_size')} x PP "
+        f"{profile.get('pipeline_parallel_size', 1)}{planned} (profile {profile.get('name')})\n"
     )
+    if gpus:
+        header.append(f"GPUs here: {gpus}\n", style="dim")
     python = f"Python environment: {target.get('python')}"
     if target.get("python_version"):
         python += f" (Python {target['python_version']})"
