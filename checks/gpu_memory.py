@@ -16,7 +16,7 @@ from glm5_doctor.profiles import Profile
     "gpu.vram",
     title="Weights and the requested context fit in each GPU's memory budget",
     category="gpu",
-    facts=("nvml", "distributions"),
+    facts=("nvml", "distributions", "model_files"),
     requires=("gpu.driver",),
 )
 def gpu_vram(facts: Facts, profile: Profile) -> Outcome:
@@ -47,6 +47,9 @@ def gpu_vram(facts: Facts, profile: Profile) -> Outcome:
     spec = model_spec(profile.model)
     if spec is None:
         return Outcome.skipped(f"{profile.model} is not a checkpoint the doctor has numbers for")
+    on_disk = facts.get("model_files")["config"]
+    if on_disk:
+        spec = spec.with_config(on_disk)
     if not found.group:
         return Outcome.skipped("no visible GPUs to size (see gpu.count)")
     totals = [total for total in (cuda_total_gib(d) for d in found.group) if total is not None]
@@ -75,6 +78,13 @@ def gpu_vram(facts: Facts, profile: Profile) -> Outcome:
             f"weights {fit.weights_gib_per_gpu:.1f} GiB + {fit.overhead_gib_per_gpu:.0f} GiB overhead per GPU exceed "
             f"the {budget} at TP {fit.tensor_parallel_size} x PP {fit.pipeline_parallel_size}: more GPUs needed "
             "(see glm5-doctor fit)",
+            evidence,
+        )
+    if profile.max_model_len_auto:
+        return Outcome.passed(
+            f"--max-model-len auto: vLLM will pick {fit.max_model_len_that_fits:,} tokens (weights "
+            f"{fit.weights_gib_per_gpu:.1f} + overhead {fit.overhead_gib_per_gpu:.0f} + "
+            f"KV {fit.kv_cache_gib_per_gpu:.1f} GiB of a {budget})",
             evidence,
         )
     if fit.kv_tokens < profile.max_model_len:

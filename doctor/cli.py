@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from glm5_doctor import __version__, knowledge
 from glm5_doctor.fix_scripts import fix_script, script_header
-from glm5_doctor.model import ExitCode
+from glm5_doctor.model import ExitCode, Report
 from glm5_doctor.probes import ProbeContext
 from glm5_doctor.probes.base import InterpreterError
 from glm5_doctor.profiles import BUILTIN_PROFILES, DEFAULT_PROFILE, Profile
@@ -85,6 +85,27 @@ def build_parser() -> argparse.ArgumentParser:
     fix = commands.add_parser("fix", help="show the fix script a check links to (nothing runs)")
     fix.add_argument("check_id", metavar="ID")
     fix.add_argument("--no-plugins", action="store_true")
+    preflight = commands.add_parser(
+        "preflight",
+        help="judge a vllm serve command, then start it only if nothing fails: preflight [OPTIONS] -- vllm serve ...",
+        epilog=EXIT_CODES_HELP + "  on success the server replaces glm5-doctor (same PID); 127: it could not start\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    preflight.add_argument("--warn-only", action="store_true", help="report, then start the server even if checks fail")
+    preflight.add_argument("--format", choices=[f.value for f in Format], default=Format.TABLE.value)
+    preflight.add_argument("--output", "-o", metavar="FILE", help="also write the report to FILE (for orchestrators)")
+    preflight.add_argument("--select", action="append", default=[], metavar="IDS")
+    preflight.add_argument("--ignore", action="append", default=[], metavar="IDS")
+    preflight.add_argument("--strict", action="store_true", help="warnings refuse the launch too")
+    preflight.add_argument("-v", "--verbose", action="store_true")
+    preflight.add_argument(
+        "--python",
+        metavar="PATH",
+        default=None,
+        help="the environment to judge (default: the interpreter the command will run)",
+    )
+    preflight.add_argument("--no-plugins", action="store_true")
+    preflight.add_argument("--deep", action="store_true")
     commands.add_parser("schema", help="print the JSON Schema of the --format json report")
     fit = commands.add_parser("fit", help="picture the memory of each GPU: weights, overhead, KV cache, free")
     fit.add_argument("--gpus", type=_positive_int, help="plan for this many GPUs (with --gpu), not the ones here")
@@ -145,11 +166,17 @@ def profile_from(args: argparse.Namespace) -> Profile:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    command: list[str] = []
+    # preflight: everything after the first "--" is the server's command line, passed through untouched.
+    if args_list[:1] == ["preflight"] and "--" in args_list:
+        split = args_list.index("--")
+        args_list, command = args_list[:split], args_list[split + 1 :]
     if not args_list or (args_list[0].startswith("-") and args_list[0] not in ("-h", "--help", "--version")):
         args_list.insert(0, "run")
     parser = build_parser()
     try:
         args = parser.parse_args(args_list)
+        args.server_command = command
         return int(_dispatch(args, sys.stdout))
     except SystemExit as exc:  # argparse: usage errors are 2, --help/--version 0
         return int(exc.code) if isinstance(exc.code, int) else ExitCode.USAGE_ERROR
@@ -191,25 +218,37 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
         return _explain(registry, args.check_id, out)
     if args.command == "fix":
         return _show_fix(registry, args.check_id, out)
+    if args.command == "preflight":
+        if not args.server_command:
+            raise UsageError(
+                "preflight needs the server command after --: glm5-doctor preflight -- vllm serve MODEL ..."
+            )
+        return _preflight(registry, args, args.server_command)
     return _run(registry, args, out)
 
 
 def _run(registry: Registry, args: argparse.Namespace, out: TextIO) -> int:
+    report = _diagnose(registry, args, profile_from(args), args.python)
+    _write(report, args, out)
+    return report.exit_code(args.strict)
+
+
+def _diagnose(registry: Registry, args: argparse.Namespace, profile: Profile, python_arg: str | None) -> Report:
+    """Select, probe, judge and redact: what ``run`` and ``preflight`` share."""
     from glm5_doctor.diagnose import diagnose
 
     try:
         checks = registry.select(_split(args.select), _split(args.ignore))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    profile = profile_from(args)
     python = None
-    if args.python is not None:
-        python = os.path.abspath(os.path.expanduser(args.python))
+    if python_arg is not None:
+        python = os.path.abspath(os.path.expanduser(python_arg))
         if not os.path.exists(python):
-            raise UsageError(f"--python {args.python}: no such file")
+            raise UsageError(f"--python {python_arg}: no such file")
     # The compile probe targets the GPUs NVML finds, unless the user named one (--gpu) to plan for.
     gpu_arch = None if profile.detect_gpu else profile.arch_flag()
-    context = ProbeContext(python=python, deep=args.deep, gpu_arch=gpu_arch)
+    context = ProbeContext(python=python, deep=args.deep, gpu_arch=gpu_arch, profile=profile)
     if python is not None:
         try:
             context.interpreter()
@@ -217,7 +256,10 @@ def _run(registry: Registry, args: argparse.Namespace, out: TextIO) -> int:
             raise UsageError(f"--python: {exc}") from None
     with _progress(args.deep and sys.stderr.isatty(), "glm5-doctor --deep: compiling a CUTLASS/CuTe test kernel"):
         report = diagnose(checks, profile, context, registry.sources, registry.load_errors)
-    report = Redactor(os.environ).report(report)
+    return Redactor(os.environ).report(report)
+
+
+def _write(report: Report, args: argparse.Namespace, out: TextIO) -> None:
     fmt = Format(args.format)
     if args.output:
         try:
@@ -227,7 +269,40 @@ def _run(registry: Registry, args: argparse.Namespace, out: TextIO) -> int:
             raise UsageError(f"--output {args.output}: {exc.strerror or exc}") from None
     else:
         render(report, fmt, out, verbose=args.verbose, strict=args.strict)
-    return report.exit_code(args.strict)
+
+
+def _preflight(registry: Registry, args: argparse.Namespace, command: list[str]) -> int:
+    """Judge the launch command; exec it when nothing fails (or with --warn-only), else refuse."""
+    from glm5_doctor.preflight import launch, profile_from_serve, target_python
+    from glm5_doctor.serve_args import ServeArgsError, parse_serve_command
+
+    try:
+        profile = profile_from_serve(parse_serve_command(command))
+    except ServeArgsError as exc:
+        raise UsageError(f"preflight: {exc}") from None
+    python = args.python or target_python(command)
+    report = _diagnose(registry, args, profile, python)
+    # The report goes to stderr: stdout belongs to the server that is about to start.
+    if args.output:
+        _write(report, args, sys.stderr)
+    else:
+        render(report, Format(args.format), sys.stderr, verbose=args.verbose, strict=args.strict)
+    if args.output and Format(args.format) is not Format.TABLE:
+        render(report, Format.TABLE, sys.stderr, verbose=args.verbose, strict=args.strict)
+    if not report.ok(args.strict) and not args.warn_only:
+        print(
+            "glm5-doctor: not starting the server: fix the failures above (or pass --warn-only to start anyway)",
+            file=sys.stderr,
+        )
+        return ExitCode.CHECKS_FAILED
+    sys.stderr.flush()
+    sys.stdout.flush()
+    try:
+        launch(command)
+    except OSError as exc:
+        print(f"glm5-doctor: cannot start {command[0]}: {exc.strerror or exc}", file=sys.stderr)
+        return 127
+    return ExitCode.INTERNAL_ERROR  # pragma: no cover - exec does not return
 
 
 @contextlib.contextmanager

@@ -119,6 +119,15 @@ DEEPGEMM_OWN_INCLUDE = "deep_gemm"
 #: How vllm/utils/deep_gemm.py resolves the indexer kernels: ``getattr(_dg, "fp8_fp4_mqa_logits", None)``.
 VLLM_DEEP_GEMM_LOOKUP = re.compile(r'getattr\(\s*_dg\s*,\s*"(fp8(?:_fp4)?_(?:paged_)?mqa_logits)"')
 
+#: An entry of vLLM's lazy parser registries (tool_parsers/__init__.py, reasoning/__init__.py):
+#: ``    "glm47": (``. GLM-5 uses the GLM-4.7 tool format and the GLM-4.5 reasoning format; both keys
+#: exist from 0.16.0 (absent "glm47" means "invalid choice: 'glm47'"). [wheel] 0.15.1/0.16.0/0.33.0. CFG-01
+VLLM_REGISTRY_KEY = re.compile(r'^\s*"([\w.-]+)"\s*:\s*\(', re.MULTILINE)
+GLM5_TOOL_PARSER = "glm47"
+#: FlashMLA sparse accepts "fp8" as an alias of fp8_ds_mla from vLLM 0.18.0 ("fp8",  # alias). 1.5
+VLLM_FP8_ALIAS = Version("0.18.0")
+GLM5_REASONING_PARSER = "glm45"
+
 #: vLLM's compiled extension, newest name first: ``_C_stable_libtorch.abi3.so`` (0.20+; the only
 #: one in 0.33) and ``_C.abi3.so`` (<= 0.23). Its DT_NEEDED libcudart.so.N is the wheel's CUDA
 #: major: .so.12 for 0.16-0.19, .so.13 from 0.20 (glm5-failure-modes.md 1.1 and PKG-07).

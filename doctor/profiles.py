@@ -11,6 +11,7 @@ from typing import Any
 
 from glm5_doctor import knowledge
 from glm5_doctor.models import model_spec
+from glm5_doctor.serve_args import ServeArgs
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,10 @@ class Profile:
     gpu: str = "B200"
     #: judge the GPUs NVML finds rather than ``gpu`` (False when the user named the GPU: planning)
     detect_gpu: bool = True
+    #: ``--max-model-len -1``/``auto``: vLLM picks the largest length that fits
+    max_model_len_auto: bool = False
+    #: the ``vllm serve`` arguments, when preflight judges a real launch command
+    serve: ServeArgs | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -39,6 +39,9 @@ BUILTIN_MODULES: tuple[tuple[str, str], ...] = (
     ("deepgemm", "glm5_doctor.checks.deepgemm"),
     ("flashinfer", "glm5_doctor.checks.flashinfer"),
     ("gpu", "glm5_doctor.checks.gpu"),
+    ("model", "glm5_doctor.checks.model"),
+    ("serve", "glm5_doctor.checks.serve"),
+    ("host", "glm5_doctor.checks.host"),
 )
 BUILTIN_AREAS = frozenset(name for name, _ in BUILTIN_MODULES)
 OWN_DISTRIBUTION = "glm5-doctor"

@@ -386,3 +386,86 @@ def nvml_env(library_dir: Path, scenario: dict[str, Any], workdir: Path, **extra
     env["LD_LIBRARY_PATH"] = f"{library_dir}:{env.get('LD_LIBRARY_PATH', '')}".rstrip(":")
     env["FAKE_NVML_SCENARIO"] = str(path)
     return env
+
+
+# --- model files -----------------------------------------------------------------------------------
+
+GLM5_CONFIG = {  # the keys GLM-5's config.json has (nvml-blackwell-memory.md C.1; sglang#18980)
+    "architectures": ["GlmMoeDsaForCausalLM"],
+    "model_type": "glm_moe_dsa",
+    "hidden_size": 6144,
+    "num_hidden_layers": 78,
+    "num_attention_heads": 64,
+    "num_key_value_heads": 64,
+    "kv_lora_rank": 512,
+    "qk_rope_head_dim": 64,
+    "qk_nope_head_dim": 192,
+    "index_topk": 2048,
+    "index_head_dim": 128,
+    "max_position_embeddings": 202752,
+    "num_nextn_predict_layers": 1,
+    "quantization_config": {
+        "quant_method": "fp8",
+        "fmt": "e4m3",
+        "activation_scheme": "dynamic",
+        "weight_block_size": [128, 128],
+    },
+}
+
+
+def write_safetensors(path: Path, tensors: dict[str, int]) -> int:
+    """A real safetensors file: 8-byte header length, JSON header, then the (sparse, zero) tensor bytes."""
+    header: dict[str, Any] = {"__metadata__": {"format": "pt"}}
+    offset = 0
+    for name, size in tensors.items():
+        header[name] = {"dtype": "F8_E4M3", "shape": [size], "data_offsets": [offset, offset + size]}
+        offset += size
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.write(len(raw).to_bytes(8, "little"))
+        handle.write(raw)
+        handle.truncate(8 + len(raw) + offset)  # sparse: no real disk space used
+    return 8 + len(raw) + offset
+
+
+def write_glm5_model(
+    directory: Path,
+    *,
+    shards: int = 3,
+    mtp_layer: bool = True,
+    shard_bytes: int = 1 << 30,
+    tokenizer_class: str = "TokenizersBackend",
+) -> dict[str, str]:
+    """A GLM-5-shaped checkpoint: config.json, tokenizer_config.json, index and real safetensors shards."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.json").write_text(json.dumps(GLM5_CONFIG))
+    (directory / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": tokenizer_class}))
+    weight_map: dict[str, str] = {}
+    layers = list(range(78)) + ([78] if mtp_layer else [])
+    for index in range(shards):
+        name = f"model-{index + 1:05d}-of-{shards:05d}.safetensors"
+        mine = [layer for layer in layers if layer % shards == index]
+        tensors = {f"model.layers.{layer}.mlp.weight": shard_bytes // max(len(mine), 1) for layer in mine}
+        write_safetensors(directory / name, tensors)
+        weight_map.update({tensor: name for tensor in tensors})
+    (directory / "model.safetensors.index.json").write_text(
+        json.dumps({"metadata": {"total_size": shards * shard_bytes}, "weight_map": weight_map})
+    )
+    return weight_map
+
+
+def as_hub_cache(model_dir: Path, cache: Path, repo: str = "zai-org/GLM-5-FP8", revision: str = "a" * 40) -> Path:
+    """Move a checkpoint into the Hugging Face cache layout: blobs/<hash>, snapshots/<rev>/<file> links."""
+    root = cache / ("models--" + repo.replace("/", "--"))
+    snapshot = root / "snapshots" / revision
+    (root / "blobs").mkdir(parents=True)
+    snapshot.mkdir(parents=True)
+    (root / "refs").mkdir()
+    (root / "refs" / "main").write_text(revision)
+    for number, item in enumerate(sorted(model_dir.iterdir())):
+        blob = root / "blobs" / f"{number:064x}"
+        shutil.move(str(item), blob)
+        (snapshot / item.name).symlink_to(os.path.relpath(blob, snapshot))
+    return snapshot

@@ -6,7 +6,9 @@ from glm5_doctor.probes.base import Probe, ProbeContext, describe_target
 from glm5_doctor.probes.compile import COMPILE_TIMEOUT_S, probe_compile
 from glm5_doctor.probes.deepgemm import probe_deep_gemm
 from glm5_doctor.probes.distributions import probe_distributions
+from glm5_doctor.probes.host import probe_host
 from glm5_doctor.probes.jit_cache import probe_jit_cache
+from glm5_doctor.probes.model_files import probe_model_files
 from glm5_doctor.probes.nvml import NVML_TIMEOUT_S, probe_nvml
 from glm5_doctor.probes.packages import probe_transformers_files, probe_vllm_files
 from glm5_doctor.probes.toolchain import probe_nvcc, probe_torch
@@ -23,6 +25,8 @@ PROBES: dict[str, Probe] = {
         Probe("nvcc", probe_nvcc),
         Probe("deep_gemm", probe_deep_gemm),
         Probe("jit_cache", probe_jit_cache),
+        Probe("model_files", probe_model_files, timeout_s=30.0),
+        Probe("host", probe_host),
         # The child process has its own deadline; this one only guards against the unforeseen.
         Probe("nvml", probe_nvml, timeout_s=NVML_TIMEOUT_S * 4),
         Probe("compile", probe_compile, timeout_s=COMPILE_TIMEOUT_S + 10),

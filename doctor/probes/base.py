@@ -19,6 +19,7 @@ from typing import Any, TypeVar, cast
 
 from glm5_doctor.facts import InterpreterFact
 from glm5_doctor.probes import describe_interpreter as describe_interpreter_module
+from glm5_doctor.profiles import Profile
 
 T = TypeVar("T")
 DEFAULT_PROBE_TIMEOUT_S = 10.0
@@ -47,6 +48,8 @@ class ProbeContext:
     deep: bool = False
     #: The GPU architecture to compile for (``sm_100a``), from the deployment profile.
     gpu_arch: str | None = None
+    #: The deployment being judged (model, port, the vllm serve arguments), for probes that need it.
+    profile: Profile | None = None
     _answers: dict[str, Any] = field(default_factory=dict, repr=False)
     _failures: dict[str, BaseException] = field(default_factory=dict, repr=False)
     _locks: dict[str, threading.Lock] = field(default_factory=dict, repr=False)

@@ -34,6 +34,9 @@ class VllmFilesFact(TypedDict):
     c_extension_error: str | None
     #: MQA-logits names vllm/utils/deep_gemm.py resolves from DeepGEMM (None: file unreadable)
     deep_gemm_kernel_names: list[str] | None
+    #: the --tool-call-parser / --reasoning-parser names this vLLM registers (None: unreadable)
+    tool_parsers: list[str] | None
+    reasoning_parsers: list[str] | None
 
 
 class TransformersFilesFact(TypedDict):
@@ -73,11 +76,15 @@ def probe_vllm_files(context: ProbeContext) -> VllmFilesFact:
         "c_extension_needed": None,
         "c_extension_error": None,
         "deep_gemm_kernel_names": None,
+        "tool_parsers": None,
+        "reasoning_parsers": None,
     }
     if fact["package_dir"] is None:
         return fact
     _read_extension(fact, fact["package_dir"])
     _read_deep_gemm_glue(fact, fact["package_dir"])
+    fact["tool_parsers"] = _registry_keys(os.path.join(fact["package_dir"], "tool_parsers", "__init__.py"))
+    fact["reasoning_parsers"] = _registry_keys(os.path.join(fact["package_dir"], "reasoning", "__init__.py"))
     registry = os.path.join(fact["package_dir"], "model_executor", "models", "registry.py")
     fact["registry_path"] = registry
     try:
@@ -133,6 +140,15 @@ def _read_deep_gemm_glue(fact: VllmFilesFact, package_dir: str) -> None:
     except (OSError, UnicodeDecodeError):
         return
     fact["deep_gemm_kernel_names"] = sorted(set(knowledge.VLLM_DEEP_GEMM_LOOKUP.findall(glue)))
+
+
+def _registry_keys(path: str) -> list[str] | None:
+    """Names of a vLLM lazy registry: lines like ``"glm47": (`` in tool_parsers/reasoning __init__.py."""
+    try:
+        text = read_source(path)
+    except (OSError, UnicodeDecodeError):
+        return None
+    return sorted(set(knowledge.VLLM_REGISTRY_KEY.findall(text)))
 
 
 def probe_transformers_files(context: ProbeContext) -> TransformersFilesFact:

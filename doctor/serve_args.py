@@ -1,0 +1,273 @@
+"""Read a ``vllm serve`` command line the way vLLM's own argument parser would, without vLLM.
+
+Understands ``vllm serve MODEL ...`` and ``python -m vllm.entrypoints.openai.api_server --model
+MODEL ...``; ``--opt value`` and ``--opt=value``; the short ``-tp``/``-pp``/``-q``; vLLM's
+human-readable integers (``32k`` = 32,000, ``32K`` = 32,768, ``-1``/``auto`` = fit automatically);
+``--speculative-config`` as JSON or in dotted form (``--speculative-config.method mtp``). Options
+it does not know are kept; the original argv is never changed (it is what preflight executes).
+[wheel] vllm 0.16.0 ``vllm/engine/arg_utils.py`` (human_readable_int, human_readable_int_or_auto).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from glm5_doctor.redact import is_secret_name
+
+API_SERVER_MODULE = "vllm.entrypoints.openai.api_server"
+HUMAN_INT = re.compile(r"(\d+(?:\.\d+)?)([kKmMgGtT])")
+DECIMAL = {"k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
+BINARY = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+#: option -> field, for options that take a value; aliases map to the same field.
+VALUE_OPTIONS = {
+    "--model": "model",
+    "--tensor-parallel-size": "tensor_parallel_size",
+    "-tp": "tensor_parallel_size",
+    "--pipeline-parallel-size": "pipeline_parallel_size",
+    "-pp": "pipeline_parallel_size",
+    "--max-model-len": "max_model_len",
+    "--gpu-memory-utilization": "gpu_memory_utilization",
+    "--kv-cache-dtype": "kv_cache_dtype",
+    "--port": "port",
+    "--host": "host",
+    "--download-dir": "download_dir",
+    "--tool-call-parser": "tool_call_parser",
+    "--reasoning-parser": "reasoning_parser",
+    "--chat-template-content-format": "chat_template_content_format",
+    "--speculative-config": "speculative_config",
+    "--attention-backend": "attention_backend",
+    "--quantization": "quantization",
+    "-q": "quantization",
+    "--served-model-name": "served_model_name",
+}
+FLAG_OPTIONS = {
+    "--trust-remote-code": ("trust_remote_code", True),
+    "--no-trust-remote-code": ("trust_remote_code", False),
+    "--enable-auto-tool-choice": ("enable_auto_tool_choice", True),
+    "--no-enable-auto-tool-choice": ("enable_auto_tool_choice", False),
+}
+
+
+class ServeArgsError(ValueError):
+    """The command line is not one preflight can read; the message says why, in one line."""
+
+
+@dataclass(frozen=True)
+class ServeArgs:
+    """The launch arguments that decide whether GLM-5 will serve. ``argv`` has secrets masked."""
+
+    argv: tuple[str, ...]
+    launcher: str
+    model: str | None = None
+    tensor_parallel_size: int = 1
+    pipeline_parallel_size: int = 1
+    #: None: not given (vLLM uses the model's max_position_embeddings); -1: fit automatically
+    max_model_len: int | None = None
+    gpu_memory_utilization: float = 0.9
+    kv_cache_dtype: str = "auto"
+    port: int = 8000
+    host: str | None = None
+    download_dir: str | None = None
+    trust_remote_code: bool = False
+    tool_call_parser: str | None = None
+    reasoning_parser: str | None = None
+    enable_auto_tool_choice: bool = False
+    chat_template_content_format: str | None = None
+    speculative_config: dict[str, Any] | None = None
+    attention_backend: str | None = None
+    quantization: str | None = None
+    served_model_name: tuple[str, ...] = ()
+    unknown_options: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def mtp(self) -> bool:
+        config = self.speculative_config or {}
+        return str(config.get("method", "")).lower() == "mtp"
+
+    @property
+    def tool_calling(self) -> bool:
+        return self.enable_auto_tool_choice or self.tool_call_parser is not None
+
+
+def human_readable_int(text: str, allow_auto: bool = False) -> int:
+    """vLLM's reading of ``1k`` (1,000), ``1K`` (1,024), ``25.6k`` (25,600), and ``-1``/``auto``."""
+    value = text.strip()
+    if allow_auto and (value == "-1" or value.lower() == "auto"):
+        return -1
+    match = HUMAN_INT.fullmatch(value)
+    if match:
+        number, suffix = match.groups()
+        if suffix in DECIMAL:
+            return int(float(number) * DECIMAL[suffix])
+        if "." in number:
+            raise ServeArgsError(f"decimals are not allowed with binary suffixes like {suffix}: {text!r}")
+        return int(number) * BINARY[suffix]
+    try:
+        return int(value)
+    except ValueError:
+        raise ServeArgsError(f"not an integer: {text!r}") from None
+
+
+def parse_serve_command(argv: list[str]) -> ServeArgs:
+    """Read ``argv`` (the command preflight will run) into :class:`ServeArgs`."""
+    if not argv:
+        raise ServeArgsError("no command after '--': give the vllm serve command to check and start")
+    launcher, rest = _launcher(argv)
+    values: dict[str, Any] = {}
+    speculative: dict[str, Any] = {}
+    unknown: list[str] = []
+    served: list[str] = []
+    index = 0
+    if launcher == "vllm serve" and rest and not rest[0].startswith("-"):
+        values["model"] = rest[0]
+        index = 1
+    while index < len(rest):
+        token = rest[index]
+        name, has_inline, inline = token.partition("=") if token.startswith("--") else (token, "", "")
+        index += 1
+        if name in FLAG_OPTIONS:
+            key, flag = FLAG_OPTIONS[name]
+            values[key] = flag
+            continue
+        if name.startswith("--speculative-config."):
+            value, index = _value(name, has_inline, inline, rest, index)
+            speculative[name.split(".", 1)[1].replace("-", "_")] = _scalar(value)
+            continue
+        if name in VALUE_OPTIONS:
+            key = VALUE_OPTIONS[name]
+            value, index = _value(name, has_inline, inline, rest, index)
+            if key == "served_model_name":
+                served.append(value)
+                while index < len(rest) and not rest[index].startswith("-"):
+                    served.append(rest[index])
+                    index += 1
+                continue
+            values[key] = value
+            continue
+        if token.startswith("-"):
+            unknown.append(name)
+            if not has_inline and index < len(rest) and not rest[index].startswith("-"):
+                index += 1  # its value, most likely; kept in argv untouched either way
+        elif "model" not in values:
+            values["model"] = token
+        else:
+            unknown.append(token)
+    return _build(argv, launcher, values, speculative, served, unknown)
+
+
+def _launcher(argv: list[str]) -> tuple[str, list[str]]:
+    program = os.path.basename(argv[0])
+    if program == "vllm" and len(argv) > 1 and argv[1] == "serve":
+        return "vllm serve", argv[2:]
+    if program.startswith("python") and len(argv) > 2 and argv[1] == "-m" and argv[2] == API_SERVER_MODULE:
+        return API_SERVER_MODULE, argv[3:]
+    shown = " ".join(argv[:3])
+    raise ServeArgsError(
+        f"'{shown} ...' is not a vLLM server command; preflight reads `vllm serve MODEL ...` and "
+        f"`python -m {API_SERVER_MODULE} --model MODEL ...`"
+    )
+
+
+def _value(name: str, has_inline: str, inline: str, rest: list[str], index: int) -> tuple[str, int]:
+    if has_inline:
+        return inline, index
+    if index >= len(rest) or (rest[index].startswith("-") and not _is_number(rest[index])):
+        raise ServeArgsError(f"{name} needs a value")
+    return rest[index], index + 1
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _scalar(value: str) -> Any:
+    for convert in (int, float):
+        try:
+            return convert(value)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(value.lower(), value)
+
+
+def _build(
+    argv: list[str],
+    launcher: str,
+    values: dict[str, Any],
+    speculative: dict[str, Any],
+    served: list[str],
+    unknown: list[str],
+) -> ServeArgs:
+    converted: dict[str, Any] = {}
+    for key in ("tensor_parallel_size", "pipeline_parallel_size", "port"):
+        if key in values:
+            converted[key] = _positive(key, values[key])
+    if "max_model_len" in values:
+        converted["max_model_len"] = human_readable_int(values["max_model_len"], allow_auto=True)
+    if "gpu_memory_utilization" in values:
+        try:
+            utilization = float(values["gpu_memory_utilization"])
+        except ValueError:
+            raise ServeArgsError(
+                f"--gpu-memory-utilization: not a number: {values['gpu_memory_utilization']!r}"
+            ) from None
+        if not 0 < utilization <= 1:
+            raise ServeArgsError(f"--gpu-memory-utilization must be in (0, 1], not {utilization}")
+        converted["gpu_memory_utilization"] = utilization
+    if "speculative_config" in values:
+        try:
+            parsed = json.loads(values["speculative_config"])
+        except ValueError:
+            raise ServeArgsError("--speculative-config is not valid JSON") from None
+        if not isinstance(parsed, dict):
+            raise ServeArgsError("--speculative-config must be a JSON object")
+        speculative = {**parsed, **speculative}
+    plain = {k: v for k, v in values.items() if k not in converted and k != "speculative_config"}
+    return ServeArgs(
+        argv=tuple(mask_secrets(argv)),
+        launcher=launcher,
+        **plain,
+        **converted,
+        speculative_config=speculative or None,
+        served_model_name=tuple(served),
+        unknown_options=tuple(unknown),
+    )
+
+
+def _positive(key: str, text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ServeArgsError(f"--{key.replace('_', '-')}: not an integer: {text!r}") from None
+    if value < 1:
+        raise ServeArgsError(f"--{key.replace('_', '-')} must be at least 1, not {value}")
+    return value
+
+
+def mask_secrets(argv: list[str]) -> list[str]:
+    """The command as it may be shown: values of secret-named options (``--api-key X``) masked."""
+    shown = []
+    hide_next = False
+    for token in argv:
+        if hide_next:
+            shown.append("***")
+            hide_next = False
+            continue
+        name, has_inline, _ = token.partition("=")
+        if token.startswith("--") and is_secret_name(name.lstrip("-")):
+            if has_inline:
+                shown.append(f"{name}=***")
+            else:
+                shown.append(token)
+                hide_next = True
+            continue
+        shown.append(token)
+    return shown
