@@ -12,7 +12,6 @@ from dataclasses import replace
 from typing import Any, TextIO
 
 from glm5_doctor import __version__, knowledge
-from glm5_doctor.fix_scripts import fix_script, script_header
 from glm5_doctor.model import ExitCode, Report
 from glm5_doctor.probes import ProbeContext
 from glm5_doctor.probes.base import InterpreterError
@@ -357,6 +356,8 @@ def _show_fix(registry: Registry, check_id: str, out: TextIO) -> int:
     if not item.fix:
         out.write(f"{item.id} links no fix script; 'glm5-doctor explain {item.id}' says how to fix it by hand.\n")
         return ExitCode.OK
+    from glm5_doctor.fix_scripts import fix_script, script_header
+
     text = fix_script(item.fix).read_text(encoding="utf-8")
     header = script_header(text)
     out.write(f"fix for {item.id}: {item.fix}\n")

@@ -14,7 +14,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from glm5_doctor.facts import InterpreterFact
@@ -82,7 +82,7 @@ def describe_target(context: ProbeContext) -> InterpreterFact:
 
 def describe_interpreter(python: str, environ: Mapping[str, str]) -> InterpreterFact:
     """Run the stdlib-only describer inside ``python`` with a hard timeout."""
-    source = resources.files("glm5_doctor.probes").joinpath("describe_interpreter.py").read_text()
+    source = (Path(__file__).parent / "describe_interpreter.py").read_text(encoding="utf-8")
     try:
         completed = subprocess.run(
             [python, "-c", source],

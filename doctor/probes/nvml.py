@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from importlib import resources
+from pathlib import Path
 from typing import Any, TypedDict
 
 from glm5_doctor.probes.base import ProbeContext
@@ -50,23 +50,27 @@ class NvmlFact(TypedDict):
 
 
 def probe_nvml(context: ProbeContext) -> NvmlFact:
-    source = resources.files("glm5_doctor.probes").joinpath("nvml_child.py").read_text()
+    if not library_present(context.environ):
+        # No libnvidia-ml.so.1 where the dynamic loader looks: the same answer the child would give,
+        # without starting it (most of a run on a machine without GPUs, such as CI).
+        fact = _assemble([{"fatal": "NVMLError_LibraryNotFound"}], context.environ.get("CUDA_VISIBLE_DEVICES"))
+        fact["error"] = "libnvidia-ml.so.1 is not in LD_LIBRARY_PATH, the loader cache or the default folders"
+        return fact
+    source = (Path(__file__).parent / "nvml_child.py").read_text(encoding="utf-8")
     started = time.monotonic()
     timeout = _timeout(context.environ.get(TIMEOUT_ENV))
     with tempfile.TemporaryDirectory(prefix="glm5-doctor-nvml-") as workdir:
         events_path = os.path.join(workdir, "events.jsonl")
-        with open(os.path.join(workdir, "stderr"), "wb") as stderr:
-            child = subprocess.Popen(
-                [sys.executable, "-c", source, events_path],
-                env=dict(context.environ),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-            )
-            hung = _wait(child, timeout)
+        child = subprocess.Popen(
+            [sys.executable, "-c", source, events_path],
+            env=dict(context.environ),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        hung, stderr_bytes = _wait(child, timeout)
         events = _read_events(events_path)
-        with open(os.path.join(workdir, "stderr"), "rb") as handle:
-            stderr_text = handle.read(4000).decode("utf-8", errors="replace").strip()
+        stderr_text = stderr_bytes[-4000:].decode("utf-8", errors="replace").strip()
     fact = _assemble(events, context.environ.get("CUDA_VISIBLE_DEVICES"))
     fact["duration_ms"] = int((time.monotonic() - started) * 1000)
     if hung is not None:
@@ -79,6 +83,32 @@ def probe_nvml(context: ProbeContext) -> NvmlFact:
     return fact
 
 
+LIBRARY = "libnvidia-ml.so.1"
+LOADER_CACHE = "/etc/ld.so.cache"
+DEFAULT_LIBRARY_DIRS = (
+    "/lib",
+    "/usr/lib",
+    "/lib64",
+    "/usr/lib64",
+    "/lib/x86_64-linux-gnu",
+    "/usr/lib/x86_64-linux-gnu",
+    "/lib/aarch64-linux-gnu",
+    "/usr/lib/aarch64-linux-gnu",
+)
+
+
+def library_present(environ: Any) -> bool:
+    """Could ``dlopen("libnvidia-ml.so.1")`` find the library? The places the loader searches, read cheaply."""
+    folders = [*(environ.get("LD_LIBRARY_PATH") or "").split(":"), *DEFAULT_LIBRARY_DIRS]
+    if any(folder and os.path.exists(os.path.join(folder, LIBRARY)) for folder in folders):
+        return True
+    try:
+        with open(LOADER_CACHE, "rb") as handle:
+            return LIBRARY.encode() in handle.read(16 << 20)
+    except OSError:
+        return True  # unsure: let the child try
+
+
 def _timeout(text: str | None) -> float:
     try:
         return max(0.1, float(text)) if text else NVML_TIMEOUT_S
@@ -86,16 +116,20 @@ def _timeout(text: str | None) -> float:
         return NVML_TIMEOUT_S
 
 
-def _wait(child: subprocess.Popen[bytes], timeout: float) -> str | None:
-    """None when the child finished; else why it was abandoned (killed, or stuck in the driver)."""
+def _wait(child: subprocess.Popen[bytes], timeout: float) -> tuple[str | None, bytes]:
+    """(None, stderr) when the child finished; else why it was abandoned (killed, or stuck in the driver).
+
+    ``communicate`` returns the moment the child's pipes close; ``Popen.wait(timeout)`` would poll
+    with sleeps of up to 50 ms, which is most of a fast survey.
+    """
     try:
-        child.wait(timeout=timeout)
-        return None
+        _, stderr = child.communicate(timeout=timeout)
+        return None, stderr or b""
     except subprocess.TimeoutExpired:
         child.kill()
     try:
-        child.wait(timeout=2)
-        return " (the survey was stopped)"
+        _, stderr = child.communicate(timeout=2)
+        return " (the survey was stopped)", stderr or b""
     except subprocess.TimeoutExpired:
         import psutil  # only here: a hung driver is rare, and psutil costs import time
 
@@ -104,8 +138,8 @@ def _wait(child: subprocess.Popen[bytes], timeout: float) -> str | None:
         except psutil.Error:
             state = "unknown"
         if state == psutil.STATUS_DISK_SLEEP:
-            return f" (process {child.pid} is stuck in uninterruptible sleep inside the driver)"
-        return f" (process {child.pid} did not stop; state {state})"
+            return f" (process {child.pid} is stuck in uninterruptible sleep inside the driver)", b""
+        return f" (process {child.pid} did not stop; state {state})", b""
 
 
 def _read_events(path: str) -> list[dict[str, Any]]:
