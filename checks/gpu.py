@@ -128,6 +128,7 @@ def _cuda13_builds(facts: Facts) -> str | None:
     category="gpu",
     facts=("nvml",),
     requires=("gpu.driver",),
+    fix="choose-gpus.sh",
 )
 def gpu_count(facts: Facts, profile: Profile) -> Outcome:
     """CUDA-visible GPUs >= ``--tensor-parallel-size`` x ``--pipeline-parallel-size``, all the same model.
@@ -182,6 +183,7 @@ def gpu_count(facts: Facts, profile: Profile) -> Outcome:
     category="gpu",
     facts=("nvml",),
     requires=("gpu.driver",),
+    fix="choose-gpus.sh",
 )
 def gpu_architecture(facts: Facts, profile: Profile) -> Outcome:
     """Compute capability 9.x or 10.x on every GPU of the group; B200 is the validated one.
@@ -315,6 +317,7 @@ def gpu_fabric(facts: Facts, profile: Profile) -> Outcome:
     category="gpu",
     facts=("nvml",),
     requires=("gpu.driver",),
+    fix="choose-gpus.sh",
 )
 def gpu_p2p(facts: Facts, profile: Profile) -> Outcome:
     """``nvmlDeviceGetP2PStatus`` (read) OK for every ordered pair of the tensor-parallel group.

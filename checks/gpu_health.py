@@ -141,6 +141,7 @@ def gpu_persistence(facts: Facts, profile: Profile) -> Outcome:
     category="gpu",
     facts=("nvml",),
     requires=("gpu.driver",),
+    fix="choose-gpus.sh",
 )
 def gpu_throttle(facts: Facts, profile: Profile) -> Outcome:
     """``nvmlDeviceGetCurrentClocksEventReasons``: HW/SW thermal, HW slowdown or power brake is a warning.

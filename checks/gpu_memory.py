@@ -18,6 +18,7 @@ from glm5_doctor.profiles import Profile
     category="gpu",
     facts=("nvml", "distributions", "model_files"),
     requires=("gpu.driver",),
+    fix="suggest-serve-command.sh",
 )
 def gpu_vram(facts: Facts, profile: Profile) -> Outcome:
     """The memory math of a GLM-5 deployment, per GPU, with the numbers.

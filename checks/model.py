@@ -32,6 +32,7 @@ def _not_here(files: ModelFilesFact) -> Outcome:
     title="config.json is GLM-5's, and --max-model-len is within its limit",
     category="model",
     facts=("model_files",),
+    fix="suggest-serve-command.sh",
 )
 def model_config(facts: Facts, profile: Profile) -> Outcome:
     """The checkpoint's ``config.json``: architecture, model type, context limit, quantization.
@@ -239,6 +240,7 @@ def model_tokenizer(facts: Facts, profile: Profile) -> Outcome:
     title="MTP is requested only for a checkpoint that ships the MTP layer",
     category="model",
     facts=("model_files",),
+    fix="suggest-serve-command.sh",
 )
 def model_mtp_weights(facts: Facts, profile: Profile) -> Outcome:
     """``--speculative-config`` method ``mtp`` needs the tensors of layer ``num_hidden_layers``.

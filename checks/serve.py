@@ -26,6 +26,7 @@ def _serve(profile: Profile) -> ServeArgs | None:
     title="GLM-5's tool and reasoning parsers are chosen and exist in this vLLM",
     category="serve",
     facts=("vllm_files",),
+    fix="suggest-serve-command.sh",
 )
 def serve_parsers(facts: Facts, profile: Profile) -> Outcome:
     """``--tool-call-parser glm47`` and ``--reasoning-parser glm45``, registered by the installed vLLM.
@@ -95,6 +96,7 @@ def serve_parsers(facts: Facts, profile: Profile) -> Outcome:
     "serve.chat-template-format",
     title="Tool calling uses --chat-template-content-format string",
     category="serve",
+    fix="suggest-serve-command.sh",
 )
 def serve_chat_template_format(facts: Facts, profile: Profile) -> Outcome:
     """With tool calling, ``--chat-template-content-format string``.
@@ -133,6 +135,7 @@ def serve_chat_template_format(facts: Facts, profile: Profile) -> Outcome:
     title="--kv-cache-dtype has a sparse-MLA backend on this GPU and vLLM",
     category="serve",
     facts=("distributions", "nvml"),
+    fix="suggest-serve-command.sh",
 )
 def serve_kv_cache_dtype(facts: Facts, profile: Profile) -> Outcome:
     """The KV cache dtype against the sparse-MLA backends of the GPU and vLLM version.
@@ -182,6 +185,7 @@ def serve_kv_cache_dtype(facts: Facts, profile: Profile) -> Outcome:
     title="No VLLM_ATTENTION_BACKEND left in the environment",
     category="serve",
     facts=("host",),
+    fix="suggest-serve-command.sh",
 )
 def serve_attention_backend_env(facts: Facts, profile: Profile) -> Outcome:
     """``VLLM_ATTENTION_BACKEND`` is ignored by current vLLM: a warning with the flag to use instead.
@@ -280,6 +284,7 @@ def serve_mtp_with_tools(facts: Facts, profile: Profile) -> Outcome:
     title="--tensor-parallel-size divides GLM-5's 64 attention heads",
     category="serve",
     facts=("model_files",),
+    fix="suggest-serve-command.sh",
 )
 def serve_tensor_parallel(facts: Facts, profile: Profile) -> Outcome:
     """``num_attention_heads % tensor_parallel_size == 0``.

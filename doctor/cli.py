@@ -81,9 +81,19 @@ def build_parser() -> argparse.ArgumentParser:
     explain = commands.add_parser("explain", help="what a check looks at, why it matters, how to fix it")
     explain.add_argument("check_id", metavar="ID")
     explain.add_argument("--no-plugins", action="store_true")
-    fix = commands.add_parser("fix", help="show the fix script a check links to (nothing runs)")
-    fix.add_argument("check_id", metavar="ID")
+    fix = commands.add_parser(
+        "fix",
+        help="show the fix for a failing check, with this machine's values; --run runs it (asks first), then re-checks",
+        epilog="exit codes: 0 fixed or nothing to fix, 1 still failing or not run, 2 refused (no terminal, no --yes)",
+    )
+    fix.add_argument("check_id", metavar="ID", nargs="*", help="check IDs (or areas) to fix")
+    fix.add_argument("--all-failing", action="store_true", help="every failing check of a fresh run, in order")
+    fix.add_argument("--run", action="store_true", help="run the script(s) after asking for confirmation")
+    fix.add_argument("--yes", action="store_true", help="do not ask (required when there is no terminal)")
+    fix.add_argument("--dry-run", action="store_true", help="run with DRY_RUN=1: print every command, change nothing")
+    fix.add_argument("--python", metavar="PATH", default=None)
     fix.add_argument("--no-plugins", action="store_true")
+    add_profile_arguments(fix)
     preflight = commands.add_parser(
         "preflight",
         help="judge a vllm serve command, then start it only if nothing fails: preflight [OPTIONS] -- vllm serve ...",
@@ -216,7 +226,7 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
     if args.command == "explain":
         return _explain(registry, args.check_id, out)
     if args.command == "fix":
-        return _show_fix(registry, args.check_id, out)
+        return _fix(registry, args, out)
     if args.command == "preflight":
         if not args.server_command:
             raise UsageError(
@@ -349,21 +359,22 @@ def _explain(registry: Registry, check_id: str, out: TextIO) -> int:
     return ExitCode.OK
 
 
-def _show_fix(registry: Registry, check_id: str, out: TextIO) -> int:
-    item = registry.get(check_id)
-    if item is None:
-        raise UsageError(f"unknown check {check_id!r} (see 'glm5-doctor list')")
-    if not item.fix:
-        out.write(f"{item.id} links no fix script; 'glm5-doctor explain {item.id}' says how to fix it by hand.\n")
-        return ExitCode.OK
-    from glm5_doctor.fix_scripts import fix_script, script_header
+def _fix(registry: Registry, args: argparse.Namespace, out: TextIO) -> int:
+    from glm5_doctor.fix_command import FixRefused, FixRequest, fix
 
-    text = fix_script(item.fix).read_text(encoding="utf-8")
-    header = script_header(text)
-    out.write(f"fix for {item.id}: {item.fix}\n")
-    for field in ("Summary", "Needs root", "Verifies"):
-        if field in header:
-            out.write(f"{field}: {header[field]}\n")
-    out.write("\nThe script (nothing has been run):\n\n")
-    out.write(text if text.endswith("\n") else text + "\n")
-    return ExitCode.OK
+    if not args.check_id and not args.all_failing:
+        raise UsageError("name the check to fix (glm5-doctor fix ID) or use --all-failing")
+    for check_id in args.check_id:
+        if registry.get(check_id) is None and not any(c.id.startswith(check_id + ".") for c in registry.checks):
+            raise UsageError(f"unknown check {check_id!r} (see 'glm5-doctor list')")
+    profile = profile_from(args)
+
+    def diagnose_ids(ids: Sequence[str]) -> Report:
+        scoped = argparse.Namespace(select=list(ids), ignore=[], deep=False)
+        return _diagnose(registry, scoped, profile, args.python)
+
+    request = FixRequest(tuple(args.check_id), args.all_failing, args.run, args.yes, args.dry_run)
+    try:
+        return fix(request, diagnose_ids, out)
+    except FixRefused as exc:
+        raise UsageError(str(exc)) from None

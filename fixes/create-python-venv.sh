@@ -13,7 +13,9 @@ VENV_DIR="${VENV_DIR:-./glm5-venv}"
 
 run() {
   if [ "${DRY_RUN:-0}" = "1" ]; then
-    printf '+ %s\n' "$*"
+    printf '+'
+    printf ' %q' "$@"
+    printf '\n'
   else
     "$@"
   fi

@@ -10,7 +10,9 @@ set -euo pipefail
 PORT="${PORT:-8000}"
 run() {
   if [ "${DRY_RUN:-0}" = "1" ]; then
-    printf '+ %s\n' "$*"
+    printf '+'
+    printf ' %q' "$@"
+    printf '\n'
   else
     "$@"
   fi

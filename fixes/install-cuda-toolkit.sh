@@ -13,7 +13,9 @@ CUDA_MIN="${CUDA_MIN:-12.9}"
 
 run() {
   if [ "${DRY_RUN:-0}" = "1" ]; then
-    printf '+ %s\n' "$*"
+    printf '+'
+    printf ' %q' "$@"
+    printf '\n'
   else
     "$@"
   fi
@@ -23,7 +25,9 @@ version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ];
 
 best=""
 for home in /usr/local/cuda-*; do
-  [ -x "$home/bin/nvcc" ] && [ -x "$home/bin/cuobjdump" ] || continue
+  if [ ! -x "$home/bin/nvcc" ] || [ ! -x "$home/bin/cuobjdump" ]; then
+    continue
+  fi
   release=$("$home/bin/nvcc" --version 2>/dev/null | sed -n 's/.*release \([0-9]*\.[0-9]*\).*/\1/p')
   if [ -n "$release" ] && version_ge "$release" "$CUDA_MIN"; then
     best="$home"

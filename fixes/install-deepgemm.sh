@@ -14,7 +14,9 @@ PYTHON="${PYTHON:-python3}"
 
 run() {
   if [ "${DRY_RUN:-0}" = "1" ]; then
-    printf '+ %s\n' "$*"
+    printf '+'
+    printf ' %q' "$@"
+    printf '\n'
   else
     "$@"
   fi

@@ -2,7 +2,7 @@
 # Summary: install a transformers release that knows GLM-5 (model type glm_moe_dsa, first in 5.2.0)
 #          inside the window that `glm5-doctor run` names for the installed vLLM (check transformers.vllm-pin).
 # Needs root: no (writes only into the target environment).
-# Verifies: transformers.glm-moe-dsa, transformers.vllm-pin
+# Verifies: transformers.glm-moe-dsa, transformers.vllm-pin, model.tokenizer
 # Inputs: PYTHON             the target interpreter (default: python3 on PATH); never a bare `pip`.
 #         TRANSFORMERS_SPEC  what to install (default: transformers>=5.4.0, the GLM-5 recipe's floor).
 #                            On vLLM 0.16-0.18 pip will warn that vLLM pins transformers<5: expected.
@@ -14,7 +14,9 @@ TRANSFORMERS_SPEC="${TRANSFORMERS_SPEC:-transformers>=5.4.0}"
 
 run() {
   if [ "${DRY_RUN:-0}" = "1" ]; then
-    printf '+ %s\n' "$*"
+    printf '+'
+    printf ' %q' "$@"
+    printf '\n'
   else
     "$@"
   fi

@@ -14,7 +14,9 @@ VLLM_SPEC="${VLLM_SPEC:-vllm>=0.16.0}"
 
 run() {
   if [ "${DRY_RUN:-0}" = "1" ]; then
-    printf '+ %s\n' "$*"
+    printf '+'
+    printf ' %q' "$@"
+    printf '\n'
   else
     "$@"
   fi

@@ -9,7 +9,9 @@ set -euo pipefail
 
 run() {
   if [ "${DRY_RUN:-0}" = "1" ]; then
-    printf '+ %s\n' "$*"
+    printf '+'
+    printf ' %q' "$@"
+    printf '\n'
   else
     "$@"
   fi

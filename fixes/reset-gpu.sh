@@ -11,7 +11,9 @@ set -euo pipefail
 GPU="${GPU:-}"
 run() {
   if [ "${DRY_RUN:-0}" = "1" ]; then
-    printf '+ %s\n' "$*"
+    printf '+'
+    printf ' %q' "$@"
+    printf '\n'
   else
     "$@"
   fi

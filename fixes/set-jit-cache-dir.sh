@@ -11,7 +11,9 @@ DG_JIT_CACHE_DIR="${DG_JIT_CACHE_DIR:-/var/tmp/deep_gemm-$(id -un)}"
 
 run() {
   if [ "${DRY_RUN:-0}" = "1" ]; then
-    printf '+ %s\n' "$*"
+    printf '+'
+    printf ' %q' "$@"
+    printf '\n'
   else
     "$@"
   fi

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -112,3 +113,12 @@ def test_readme_catalog_lists_every_check() -> None:
     readme = (ROOT / "README.md").read_text()
     rows = set(re.findall(r"^\| `([a-z0-9.-]+)` \|", readme, flags=re.M))
     assert rows == {item.id for item in REGISTRY.checks}
+
+
+def test_shellcheck_passes_on_every_script() -> None:
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck is not installed (CI installs Debian's package)")
+    scripts = [str(fix_script(name)) for name in fix_scripts()] + [str(ROOT / ".ci" / "run")]
+    completed = subprocess.run([shellcheck, *scripts], capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stdout

@@ -184,10 +184,10 @@ def test_list_and_explain_and_fix_show(target_env: TargetEnv) -> None:
     explained = run_doctor("explain", "transformers.vllm-pin").stdout
     for section in ("What it checks:", "Why it matters:", "How to fix:", "Sources:"):
         assert section in explained
-    shown = run_doctor("fix", "vllm.installed")
-    assert shown.returncode == 0
-    assert "install-vllm.sh" in shown.stdout and "set -euo pipefail" in shown.stdout
-    assert "nothing has been run" in shown.stdout
+    shown = run_doctor("fix", "vllm.installed", "--python", str(target_env.python))
+    assert shown.returncode == 1, "showing a fix fixes nothing: the check still fails"
+    assert "fix: install-vllm.sh" in shown.stdout and "what it would do here (DRY_RUN=1)" in shown.stdout
+    assert f"PYTHON={target_env.python}" in shown.stdout
 
 
 def test_no_subcommand_means_run(target_env: TargetEnv) -> None:
