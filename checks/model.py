@@ -151,6 +151,7 @@ def model_files(facts: Facts, profile: Profile) -> Outcome:
         "disk_path": files["disk_path"],
         "disk_free_gb": round(files["disk_free_bytes"] / GB, 1) if files["disk_free_bytes"] is not None else None,
         "download_gb": need_gb,
+        "hf_token_set": host["hf_token_set"],  # presence only: never the value
     }
     if files["path"] is None:
         if host["hf_hub_offline"]:

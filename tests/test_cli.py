@@ -303,3 +303,14 @@ def test_report_captured_on_a_real_h200_still_meets_the_schema() -> None:
     catalog = [line.split()[0] for line in run_doctor("list").stdout.splitlines()]
     real_ids = [r["id"] for r in real["results"]]
     assert [check_id for check_id in catalog if check_id in real_ids] == real_ids, "IDs stable, catalog order kept"
+
+
+def test_colour_on_a_forced_terminal_and_no_color_turns_it_off(target_env: TargetEnv) -> None:
+    """FORCE_COLOR makes rich treat the pipe as a terminal; NO_COLOR then drops the colours (bold stays)."""
+    base = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NO_COLOR")}
+    base["GLM5_DOCTOR_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    args = ("run", "--python", str(target_env.python), "--select", "python.version")
+    coloured = run_doctor(*args, env={**base, "FORCE_COLOR": "1"}).stdout
+    plain = run_doctor(*args, env={**base, "FORCE_COLOR": "1", "NO_COLOR": "1"}).stdout
+    assert "\x1b[32mPASS" in coloured
+    assert "\x1b[32m" not in plain and "PASS" in plain
