@@ -91,9 +91,12 @@ def device(index: int, count: int) -> dict[str, Any]:
     for peer in range(count):
         if peer != index:
             other = pynvml.nvmlDeviceGetHandleByIndex(peer)
-            answers.append(
-                call(f"p2p_read[{peer}]", pynvml.nvmlDeviceGetP2PStatus, handle, other, pynvml.NVML_P2P_CAPS_INDEX_READ)
-            )
+            # pynvml.NVML_P2P_CAPS_INDEX_READ is the tuple (0,) and fails with ArgumentError (kept as
+            # evidence of the trap); the integer index is what the call needs.
+            constant = pynvml.NVML_P2P_CAPS_INDEX_READ
+            answers.append(call(f"p2p_read_constant[{peer}]", pynvml.nvmlDeviceGetP2PStatus, handle, other, constant))
+            answers.append(call(f"p2p_read[{peer}]", pynvml.nvmlDeviceGetP2PStatus, handle, other, 0))
+            answers.append(call(f"p2p_nvlink[{peer}]", pynvml.nvmlDeviceGetP2PStatus, handle, other, 2))
             answers.append(call(f"topology[{peer}]", pynvml.nvmlDeviceGetTopologyCommonAncestor, handle, other))
     return {"index": index, "answers": answers}
 

@@ -318,6 +318,7 @@ def build_shared_object(workdir: Path, name: str, needed_soname: str) -> Path:
 FAKE_NVML_SOURCE = Path(__file__).parent / "fake_nvml" / "fake_nvml.c"
 NVML_SCENARIOS = FIXTURES / "nvml" / "scenarios.json"
 REAL_H200 = FIXTURES / "real" / "h200-gvisor" / "nvml-answers.json"
+REAL_H200X2 = FIXTURES / "real" / "h200x2-gvisor" / "nvml-answers.json"
 
 
 def build_fake_nvml(directory: Path) -> Path:
@@ -347,34 +348,53 @@ def scenario_lines(name: str, **overrides: Any) -> dict[str, Any]:
     return merged
 
 
-def real_h200_scenario() -> dict[str, Any]:
-    """The scenario of the single H200 the device machine really answered with (captured there)."""
-    captured = json.loads(REAL_H200.read_text())
+def real_scenario(capture: Path = REAL_H200, p2p: int | None = None) -> dict[str, Any]:
+    """A fake-NVML scenario made of what a real driver answered, call by call (scripts/capture_nvml.py).
+
+    ``p2p``: the P2P status every pair reports (the captures made before the integer-index fix hold
+    only the tuple-constant ArgumentError, so the real status comes from the doctor's own real run).
+    """
+    captured = json.loads(capture.read_text())
     system = {a["call"]: a.get("value") for a in captured["system"]}
-    answers = {a["call"]: a for a in captured["devices"][0]["answers"]}
-    memory = answers["memory_v2"]["value"]
-    cc = answers["cuda_compute_capability"]["value"]
-    fabric = answers["fabric_info_v"]["value"]
-    return {
+    scenario: dict[str, Any] = {
         "count": system["device_count"],
         "driver": system["driver_version"],
         "cuda_driver": system["cuda_driver_version_v2"],
-        "gpu.0.name": answers["name"]["value"],
-        "gpu.0.uuid": answers["uuid"]["value"],
-        "gpu.0.bus": answers["pci_bus_id"]["value"],
-        "gpu.0.total": memory["total"],
-        "gpu.0.reserved": memory["reserved"],
-        "gpu.0.free": memory["free"],
-        "gpu.0.cc": f"{cc[0]}.{cc[1]}",
-        "gpu.0.persistence": answers["persistence_mode"]["value"],
-        "gpu.0.mig": answers["mig_mode"]["value"][0],
-        "gpu.0.ecc": answers["ecc_mode"]["value"][0],
-        "gpu.0.ecc_uncorrected": answers["ecc_volatile_uncorrected"]["value"],
-        "gpu.0.remapped": ",".join(str(v) for v in answers["remapped_rows"]["value"]),
-        "gpu.0.clocks": answers["clocks_event_reasons"]["value"],
-        "gpu.0.fabric": f"{fabric['state']},{fabric['status']}",
-        "gpu.0.nvlinks": 0 if answers["nvlink_state[0]"].get("error") == "NVMLError_NotSupported" else 18,
     }
+    if p2p is not None:
+        scenario.update({"p2p": p2p, "p2p_nvlink": p2p})
+    for device in captured["devices"]:
+        answers = {a["call"]: a for a in device["answers"]}
+        memory = answers["memory_v2"]["value"]
+        cc = answers["cuda_compute_capability"]["value"]
+        fabric = answers["fabric_info_v"]["value"]
+        links = [a.get("value") for name, a in answers.items() if name.startswith("nvlink_state[")]
+        prefix = f"gpu.{device['index']}."
+        scenario.update(
+            {
+                prefix + "name": answers["name"]["value"],
+                prefix + "uuid": answers["uuid"]["value"],
+                prefix + "bus": answers["pci_bus_id"]["value"],
+                prefix + "total": memory["total"],
+                prefix + "reserved": memory["reserved"],
+                prefix + "free": memory["free"],
+                prefix + "cc": f"{cc[0]}.{cc[1]}",
+                prefix + "persistence": answers["persistence_mode"]["value"],
+                prefix + "mig": answers["mig_mode"]["value"][0],
+                prefix + "ecc": answers["ecc_mode"]["value"][0],
+                prefix + "ecc_uncorrected": answers["ecc_volatile_uncorrected"]["value"],
+                prefix + "remapped": ",".join(str(v) for v in answers["remapped_rows"]["value"]),
+                prefix + "clocks": answers["clocks_event_reasons"]["value"],
+                prefix + "fabric": f"{fabric['state']},{fabric['status']}",
+                prefix + "nvlinks": sum(1 for state in links if state == 1),
+            }
+        )
+    return scenario
+
+
+def real_h200_scenario() -> dict[str, Any]:
+    """The single H200 the device machine really answered with."""
+    return real_scenario(REAL_H200)
 
 
 def nvml_env(library_dir: Path, scenario: dict[str, Any], workdir: Path, **extra: str | None) -> dict[str, str]:

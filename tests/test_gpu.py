@@ -339,3 +339,26 @@ def test_compile_probe_targets_the_detected_gpu(fake_nvml: Path, tmp_path: Path,
     result = by_id(report)["cuda.compile-probe"]
     assert result["evidence"]["arch"] == "sm_90a"
     assert result["status"] == "pass", result
+
+
+def test_the_real_two_h200_nvlink_node(fake_nvml: Path, tmp_path: Path, target_env: TargetEnv) -> None:
+    """Answers captured on a real 2 x H200 node (NV18 between them, fabric trained): replayed at TP 2."""
+    from helpers import REAL_H200X2, real_scenario
+
+    _, results = judge(fake_nvml, tmp_path, target_env, real_scenario(REAL_H200X2, p2p=0), "--tp", "2")
+    assert results["gpu.count"]["message"] == "2 x NVIDIA H200 for TP 2 x PP 1"
+    assert results["gpu.fabric"]["status"] == "pass"
+    assert results["gpu.fabric"]["message"] == "fabric COMPLETED on all 2 GPUs"
+    assert results["gpu.p2p"]["evidence"]["nvlink_pairs"] == 2
+    assert results["gpu.vram"]["status"] == "fail"
+    assert "weights 348.5 GiB" in results["gpu.vram"]["message"]
+
+
+def test_what_the_doctor_said_on_the_real_two_h200_node() -> None:
+    """The doctor's own JSON from that node (tests/fixtures/real/h200x2-gvisor/run-tp2.json)."""
+    real = json.loads((Path(__file__).parent / "fixtures/real/h200x2-gvisor/run-tp2.json").read_text())
+    results = by_id(real)
+    assert real["target"]["gpus"] == "2 x NVIDIA H200"
+    assert results["gpu.p2p"]["message"] == "P2P read works for all 2 pairs (2 over NVLink)"
+    assert results["gpu.fabric"]["evidence"] == {"GPU 0 (NVIDIA H200)": "COMPLETED", "GPU 1 (NVIDIA H200)": "COMPLETED"}
+    assert results["gpu.driver"]["evidence"]["driver"] == "580.159.04"

@@ -186,4 +186,6 @@ def fabric_info(handle: Any) -> dict[str, int]:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[2]:
+        sys.path.insert(0, sys.argv[2])  # started with -S: where pynvml lives, from the parent
     sys.exit(main(sys.argv[1]))
