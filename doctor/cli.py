@@ -177,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     command: list[str] = []
     # preflight: everything after the first "--" is the server's command line, passed through untouched.
-    if args_list[:1] == ["preflight"] and "--" in args_list:
+    if args_list[:1] in (["preflight"], ["fix"]) and "--" in args_list:
         split = args_list.index("--")
         args_list, command = args_list[:split], args_list[split + 1 :]
     if not args_list or (args_list[0].startswith("-") and args_list[0] not in ("-h", "--help", "--version")):
@@ -368,6 +368,14 @@ def _fix(registry: Registry, args: argparse.Namespace, out: TextIO) -> int:
         if registry.get(check_id) is None and not any(c.id.startswith(check_id + ".") for c in registry.checks):
             raise UsageError(f"unknown check {check_id!r} (see 'glm5-doctor list')")
     profile = profile_from(args)
+    if args.server_command:  # glm5-doctor fix serve.parsers -- vllm serve ...: judge that command
+        from glm5_doctor.preflight import profile_from_serve
+        from glm5_doctor.serve_args import ServeArgsError, parse_serve_command
+
+        try:
+            profile = profile_from_serve(parse_serve_command(args.server_command))
+        except ServeArgsError as exc:
+            raise UsageError(f"fix: {exc}") from None
 
     def diagnose_ids(ids: Sequence[str]) -> Report:
         scoped = argparse.Namespace(select=list(ids), ignore=[], deep=False)

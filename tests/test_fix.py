@@ -299,3 +299,21 @@ def test_every_script_says_what_verifies_it_and_those_checks_link_it(name: str) 
     verified = [part.strip() for part in header["Verifies"].split("(")[0].split(",")]
     linking = {item.id for item in REGISTRY.checks if item.fix == name}
     assert set(verified) == linking, f"{name}: header says {verified}, linked by {sorted(linking)}"
+
+
+def test_fix_for_a_serve_command_prints_the_corrected_line() -> None:
+    completed = run_doctor(
+        "fix",
+        "serve.tensor-parallel",
+        "--",
+        "vllm",
+        "serve",
+        "zai-org/GLM-5-FP8",
+        "-tp",
+        "6",
+        "--api-key",
+        "sk-never-shown-123456",
+    )
+    assert completed.returncode == 1
+    assert "vllm serve zai-org/GLM-5-FP8 --api-key '***' --tensor-parallel-size 4" in completed.stdout
+    assert "sk-never-shown-123456" not in completed.stdout + completed.stderr
