@@ -69,12 +69,7 @@ def cuda_nvcc(facts: Facts, profile: Profile) -> Outcome:
         )
         return Outcome.failed(f"DeepGEMM would run {nvcc['nvcc']}, which does not exist ({where}){also}", evidence)
     if nvcc["release"] is None:
-        if (
-            nvcc["version_output"] is None
-            or "did not finish" in (nvcc["run_error"] or "")
-            or "exited" in (nvcc["run_error"] or "")
-            or "cannot run" in (nvcc["run_error"] or "")
-        ):
+        if nvcc["run_failed"]:
             return Outcome.failed(f"{nvcc['nvcc']} does not work: {nvcc['run_error']}", evidence)
         return Outcome.errored(
             f"cannot read the release from '{nvcc['nvcc']} --version': {nvcc['run_error']}",

@@ -38,6 +38,9 @@ class NvccFact(TypedDict):
     version_output: str | None
     release: str | None
     run_error: str | None
+    #: True when nvcc itself is broken (hung, could not start, non-zero exit); False when it only
+    #: printed something without a release line
+    run_failed: bool
 
 
 class TorchFact(TypedDict):
@@ -77,6 +80,7 @@ def probe_nvcc(context: ProbeContext) -> NvccFact:
         "version_output": None,
         "release": None,
         "run_error": None,
+        "run_failed": False,
     }
     if nvcc and fact["nvcc_exists"]:
         _read_nvcc_version(fact, nvcc, environ)
@@ -95,9 +99,11 @@ def _read_nvcc_version(fact: NvccFact, nvcc: str, environ: Mapping[str, str]) ->
         )
     except subprocess.TimeoutExpired:
         fact["run_error"] = f"'{nvcc} --version' did not finish within {NVCC_TIMEOUT_S:g} s"
+        fact["run_failed"] = True
         return
     except OSError as exc:
         fact["run_error"] = f"cannot run {nvcc}: {exc.strerror or exc}"
+        fact["run_failed"] = True
         return
     output = (completed.stdout + completed.stderr).decode("utf-8", errors="replace").strip()
     fact["version_output"] = output[-OUTPUT_LIMIT:] or None
@@ -106,8 +112,10 @@ def _read_nvcc_version(fact: NvccFact, nvcc: str, environ: Mapping[str, str]) ->
         fact["release"] = f"{match.group(1)}.{match.group(2)}"
     if completed.returncode != 0:
         fact["run_error"] = f"'{nvcc} --version' exited with status {completed.returncode}"
+        fact["run_failed"] = True
     elif not match:
         fact["run_error"] = "nvcc --version printed no 'release X.Y' line"
+        fact["run_failed"] = not output
 
 
 def probe_torch(context: ProbeContext) -> TorchFact:
