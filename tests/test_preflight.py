@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -367,19 +368,13 @@ def test_serve_argument_warnings(target_env: TargetEnv) -> None:
 def test_fp8_e4m3_kv_cache_on_hopper_fails(target_env: TargetEnv, tmp_path: Path) -> None:
     from helpers import build_fake_nvml, nvml_env, scenario_lines
 
-    if not shutil_which("gcc"):
+    if not shutil.which("gcc"):
         pytest.skip("gcc is needed to build the fake NVML library")
     library = build_fake_nvml(tmp_path / "nvml-lib")
     env = nvml_env(library, scenario_lines("h200x8"), tmp_path / "nvml")
     result = judge_model(target_env, "zai-org/GLM-5-FP8", "--kv-cache-dtype", "fp8_e4m3", env=env)
     assert result["serve.kv-cache-dtype"]["status"] == "fail"
     assert "NVIDIA H200" in result["serve.kv-cache-dtype"]["message"]
-
-
-def shutil_which(name: str) -> str | None:
-    import shutil
-
-    return shutil.which(name)
 
 
 def test_port_held_by_a_real_listener(target_env: TargetEnv) -> None:
