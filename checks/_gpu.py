@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from glm5_doctor import knowledge
-from glm5_doctor.facts import Facts
-from glm5_doctor.gpus import visible_devices
+from glm5_doctor.deployment.profile import Profile
+from glm5_doctor.engine.facts import Facts
+from glm5_doctor.knowledge.cuda_devices import visible_devices
 from glm5_doctor.probes.nvml import NvmlFact
-from glm5_doctor.profiles import Profile
 
 GIB = 1 << 30
 

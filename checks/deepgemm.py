@@ -6,13 +6,13 @@ import os
 from typing import TypedDict
 
 from glm5_doctor import knowledge
-from glm5_doctor.check import check
-from glm5_doctor.deepgemm_choice import copy_vllm_uses, imports_cleanly
-from glm5_doctor.facts import Facts, parse_version
-from glm5_doctor.model import Outcome
-from glm5_doctor.probes.deepgemm import DeepGemmCopyFact, DeepGemmFact
+from glm5_doctor.deployment.profile import Profile
+from glm5_doctor.engine.check import check
+from glm5_doctor.engine.facts import Facts, parse_version
+from glm5_doctor.engine.results import Outcome
+from glm5_doctor.knowledge.deepgemm import copy_vllm_uses, imports_cleanly
+from glm5_doctor.probes.deep_gemm import DeepGemmCopyFact, DeepGemmFact
 from glm5_doctor.probes.packages import VllmFilesFact
-from glm5_doctor.profiles import Profile
 
 NEVER_PYPI = (
     "build it from source with submodules (never `pip install deep-gemm`: PyPI's 1.0.0 is an early-2025 snapshot)"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from glm5_doctor import knowledge
-from glm5_doctor.check import check
 from glm5_doctor.checks._gpu import capability, gpus, label, version_tuple
-from glm5_doctor.facts import Facts, parse_version
-from glm5_doctor.model import Outcome
+from glm5_doctor.deployment.profile import Profile
+from glm5_doctor.engine.check import check
+from glm5_doctor.engine.facts import Facts, parse_version
+from glm5_doctor.engine.results import Outcome
 from glm5_doctor.probes.nvml import NvmlFact
 from glm5_doctor.probes.packages import VllmFilesFact
-from glm5_doctor.profiles import Profile
 
 NVML_STATES = {
     "library_not_found": "libnvidia-ml.so.1 was not found: no NVIDIA driver here (or it is not mounted into the "

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from glm5_doctor import knowledge
-from glm5_doctor.check import check
 from glm5_doctor.checks._gpu import gpus, label
-from glm5_doctor.facts import Facts
-from glm5_doctor.model import Outcome
-from glm5_doctor.profiles import Profile
+from glm5_doctor.deployment.profile import Profile
+from glm5_doctor.engine.check import check
+from glm5_doctor.engine.facts import Facts
+from glm5_doctor.engine.results import Outcome
 
 
 @check(

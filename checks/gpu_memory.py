@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from glm5_doctor import knowledge
-from glm5_doctor.check import check
 from glm5_doctor.checks._gpu import GIB, capability, cuda_total_gib, gpus, label
-from glm5_doctor.facts import Facts, parse_version
-from glm5_doctor.fit import effective_kv_cache_dtype, plan
-from glm5_doctor.model import Outcome
-from glm5_doctor.models import model_spec
-from glm5_doctor.profiles import Profile
+from glm5_doctor.deployment.profile import Profile
+from glm5_doctor.engine.check import check
+from glm5_doctor.engine.facts import Facts, parse_version
+from glm5_doctor.engine.results import Outcome
+from glm5_doctor.knowledge.checkpoints import model_spec
+from glm5_doctor.knowledge.memory import effective_kv_cache_dtype, plan
 
 
 @check(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from glm5_doctor.check import check
-from glm5_doctor.facts import Facts
-from glm5_doctor.model import Outcome
+from glm5_doctor.deployment.profile import Profile
+from glm5_doctor.engine.check import check
+from glm5_doctor.engine.facts import Facts
+from glm5_doctor.engine.results import Outcome
 from glm5_doctor.probes.host import HostFact
-from glm5_doctor.profiles import Profile
 
 GIB = 1 << 30
 SHM_FLOOR = 1 * GIB

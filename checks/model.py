@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from glm5_doctor import knowledge
-from glm5_doctor.check import check
-from glm5_doctor.facts import Facts, parse_version
-from glm5_doctor.model import Outcome
-from glm5_doctor.models import model_spec
+from glm5_doctor.deployment.profile import Profile
+from glm5_doctor.engine.check import check
+from glm5_doctor.engine.facts import Facts, parse_version
+from glm5_doctor.engine.results import Outcome
+from glm5_doctor.knowledge.checkpoints import model_spec
 from glm5_doctor.probes.model_files import ModelFilesFact
-from glm5_doctor.profiles import Profile
 
 GB = 10**9
 #: Download sizes of the checkpoints (nvml-blackwell-memory.md C.2: FP8 756.2 GB with MTP; NVFP4 ~446 GB).

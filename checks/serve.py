@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from glm5_doctor import knowledge
-from glm5_doctor.check import check
 from glm5_doctor.checks._gpu import target_capability
-from glm5_doctor.facts import Facts, parse_version
-from glm5_doctor.model import Outcome
-from glm5_doctor.models import model_spec
+from glm5_doctor.deployment.profile import Profile
+from glm5_doctor.deployment.serve_args import ServeArgs
+from glm5_doctor.engine.check import check
+from glm5_doctor.engine.facts import Facts, parse_version
+from glm5_doctor.engine.results import Outcome
+from glm5_doctor.knowledge.checkpoints import model_spec
 from glm5_doctor.probes.packages import VllmFilesFact
-from glm5_doctor.profiles import Profile
-from glm5_doctor.serve_args import ServeArgs
 
 NO_COMMAND = "no vllm serve command to judge (run through glm5-doctor preflight -- vllm serve ...)"
 FLASHMLA_SPARSE_DTYPES = {"auto", "bfloat16", "fp8_ds_mla"}

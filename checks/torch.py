@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from glm5_doctor import knowledge
-from glm5_doctor.check import check
 from glm5_doctor.checks._gpu import target_capability
 from glm5_doctor.checks._pins import requirement_for, satisfies
-from glm5_doctor.facts import Facts, parse_version
-from glm5_doctor.model import Outcome
+from glm5_doctor.deployment.profile import Profile
+from glm5_doctor.engine.check import check
+from glm5_doctor.engine.facts import Facts, parse_version
+from glm5_doctor.engine.results import Outcome
 from glm5_doctor.probes.toolchain import TorchFact
-from glm5_doctor.profiles import Profile
 
 
 @check(

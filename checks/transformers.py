@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from glm5_doctor import knowledge
-from glm5_doctor.check import check
 from glm5_doctor.checks._pins import combine, requirement_for, satisfies, simplest_window
-from glm5_doctor.facts import DistributionFact, Facts, install_source, parse_version
-from glm5_doctor.model import Outcome
+from glm5_doctor.deployment.profile import Profile
+from glm5_doctor.engine.check import check
+from glm5_doctor.engine.facts import DistributionFact, Facts, install_source, parse_version
+from glm5_doctor.engine.results import Outcome
 from glm5_doctor.probes.packages import TransformersFilesFact
-from glm5_doctor.profiles import Profile
 from packaging.specifiers import SpecifierSet
 
 GLM5_FLOOR = SpecifierSet(f">={knowledge.TRANSFORMERS_FIRST_GLM5}")

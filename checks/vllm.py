@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 
 from glm5_doctor import knowledge
-from glm5_doctor.check import check
 from glm5_doctor.checks._pins import satisfies
-from glm5_doctor.facts import Facts, install_source, parse_version
-from glm5_doctor.model import Outcome
+from glm5_doctor.deployment.profile import Profile
+from glm5_doctor.engine.check import check
+from glm5_doctor.engine.facts import Facts, install_source, parse_version
+from glm5_doctor.engine.results import Outcome
 from glm5_doctor.probes.packages import VllmFilesFact
-from glm5_doctor.profiles import Profile
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from glm5_doctor.check import Check, check
-from glm5_doctor.facts import Facts
-from glm5_doctor.model import Outcome, Status
-from glm5_doctor.profiles import Profile
+from glm5_doctor.deployment.profile import Profile
+from glm5_doctor.engine.check import Check, check
+from glm5_doctor.engine.facts import Facts
+from glm5_doctor.engine.results import Outcome, Status
 
 __all__ = ["Check", "Facts", "Outcome", "Profile", "Status", "__version__", "check"]

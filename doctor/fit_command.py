@@ -6,13 +6,13 @@ import json
 from typing import Any, TextIO
 
 from glm5_doctor import knowledge
-from glm5_doctor.fit import GIB, Fit, effective_kv_cache_dtype, plan
-from glm5_doctor.gpus import visible_devices
-from glm5_doctor.model import ExitCode
-from glm5_doctor.models import model_spec
+from glm5_doctor.deployment.profile import Profile
+from glm5_doctor.engine.results import ExitCode
+from glm5_doctor.knowledge.checkpoints import model_spec
+from glm5_doctor.knowledge.cuda_devices import visible_devices
+from glm5_doctor.knowledge.memory import GIB, Fit, effective_kv_cache_dtype, plan
 from glm5_doctor.probes import ProbeContext
 from glm5_doctor.probes.nvml import probe_nvml
-from glm5_doctor.profiles import Profile
 from glm5_doctor.report import Format
 
 BAR_WIDTH = 64
@@ -54,7 +54,7 @@ def run_fit(profile: Profile, gpus: int | None, fmt: Format, out: TextIO) -> int
 
 
 def knowledge_models() -> list[str]:
-    from glm5_doctor.models import MODELS
+    from glm5_doctor.knowledge.checkpoints import MODELS
 
     return [spec.name for spec in MODELS.values()]
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TextIO
 
+from glm5_doctor.engine.results import ExitCode, Report, Result, Status
 from glm5_doctor.fix_plan import fix_environment
 from glm5_doctor.fix_scripts import fix_script, script_header
-from glm5_doctor.model import ExitCode, Report, Result, Status
 
 DRY_RUN_TIMEOUT_S = 60
 NEEDS_FIX = (Status.FAIL, Status.ERROR, Status.WARN)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from glm5_doctor.engine.results import Report, Result
 from glm5_doctor.knowledge import TRANSFORMERS_RECIPE_FLOOR
-from glm5_doctor.model import Report, Result
 from glm5_doctor.serve_fixes import planner_environment
 
 Planner = Callable[[Result, Report], dict[str, str]]

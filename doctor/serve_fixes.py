@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from glm5_doctor import knowledge
-from glm5_doctor.model import Report, Result
+from glm5_doctor.engine.results import Report, Result
 
 
 def corrected_command(result: Result, report: Report) -> str | None:

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from glm5_doctor.check import CHECK_ID, DOC_SECTIONS, Check
+from glm5_doctor.engine.check import CHECK_ID, DOC_SECTIONS, Check
+from glm5_doctor.engine.registry import BUILTIN_MODULES, load_registry
 from glm5_doctor.fix_scripts import fix_script, fix_scripts, script_header
-from glm5_doctor.registry import BUILTIN_MODULES, load_registry
 from glm5_doctor.report import Format
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,7 +94,7 @@ def test_builtin_modules_match_the_declared_entry_points() -> None:
 def test_every_format_renders(tmp_path: Path) -> None:
     from io import StringIO
 
-    from glm5_doctor.model import Outcome, Report, Result
+    from glm5_doctor.engine.results import Outcome, Report, Result
     from glm5_doctor.report import render
 
     report = Report(

@@ -20,9 +20,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from glm5_doctor.engine.registry import load_registry
+from glm5_doctor.engine.results import Outcome, Report, Result, Status
 from glm5_doctor.fix_scripts import fix_scripts, script_header
-from glm5_doctor.model import Outcome, Report, Result, Status
-from glm5_doctor.registry import load_registry
 from glm5_doctor.serve_fixes import corrected_command
 from helpers import WHEELS, TargetEnv, by_id, doctor_env, run_doctor
 

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from glm5_doctor.gpus import visible_devices
+from glm5_doctor.knowledge.cuda_devices import visible_devices
 from helpers import (
     TargetEnv,
     add_torch,

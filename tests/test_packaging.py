@@ -41,14 +41,17 @@ def test_wheel_holds_only_glm5_doctor(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     outside = [n for n in names if not n.startswith(("glm5_doctor/", "glm5_doctor-"))]
     assert outside == []
-    for expected in (
-        "glm5_doctor/cli.py",
-        "glm5_doctor/checks/vllm.py",
-        "glm5_doctor/fixes/install-vllm.sh",
-        "glm5_doctor/probes/describe_interpreter.py",
-        "glm5_doctor/py.typed",
-    ):
-        assert expected in names
+    # Every module of the source tree ships: a package missing from pyproject's list would not.
+    sources = {
+        "glm5_doctor/" + str(path.relative_to(ROOT / folder))
+        if folder == "doctor"
+        else f"glm5_doctor/{folder}/" + str(path.relative_to(ROOT / folder))
+        for folder in ("doctor", "checks", "fixes")
+        for path in (ROOT / folder).rglob("*")
+        if path.suffix in (".py", ".sh") and "__pycache__" not in path.parts
+    }
+    assert sources - set(names) == set()
+    assert {"glm5_doctor/py.typed", "glm5_doctor/cli/__init__.py", "glm5_doctor/fixes/install-vllm.sh"} <= set(names)
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "glm5-doctor = glm5_doctor.cli:main" in entry_points
     assert "[glm5_doctor.checks]" in entry_points

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from glm5_doctor.redact import MASK, Redactor, is_secret_name
+from glm5_doctor.engine.redact import MASK, Redactor, is_secret_name
 
 
 @pytest.mark.parametrize(

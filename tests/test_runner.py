@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import threading
 
-from glm5_doctor.check import check
-from glm5_doctor.facts import Facts
-from glm5_doctor.model import Outcome, Status
+from glm5_doctor.deployment.profile import DEFAULT_PROFILE, Profile
+from glm5_doctor.engine.check import check
+from glm5_doctor.engine.facts import Facts
+from glm5_doctor.engine.results import Outcome, Status
+from glm5_doctor.engine.runner import gather_facts, run_checks
 from glm5_doctor.probes import Probe, ProbeContext
-from glm5_doctor.profiles import DEFAULT_PROFILE, Profile
-from glm5_doctor.runner import gather_facts, run_checks
 
 release = threading.Event()
 

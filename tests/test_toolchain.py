@@ -150,8 +150,8 @@ def test_nothing_anywhere_lists_where_it_looked(
     fact = toolchain.probe_nvcc(ProbeContext(environ={"PATH": str(tmp_path)}))
     assert fact["nvcc"] is None and fact["cuda_home"] is None
     from glm5_doctor.checks.cuda import cuda_nvcc
-    from glm5_doctor.facts import Facts
-    from glm5_doctor.profiles import DEFAULT_PROFILE
+    from glm5_doctor.deployment.profile import DEFAULT_PROFILE
+    from glm5_doctor.engine.facts import Facts
 
     facts = Facts({"nvcc": fact, "torch": {"cuda": None}, "distributions": {"by_name": {}, "unreadable_paths": {}}})
     outcome = cuda_nvcc(facts, DEFAULT_PROFILE)

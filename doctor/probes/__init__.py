@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from glm5_doctor.probes.base import Probe, ProbeContext, describe_target
 from glm5_doctor.probes.compile import COMPILE_TIMEOUT_S, probe_compile
-from glm5_doctor.probes.deepgemm import probe_deep_gemm
+from glm5_doctor.probes.context import Probe, ProbeContext, describe_target
+from glm5_doctor.probes.deep_gemm import probe_deep_gemm
 from glm5_doctor.probes.distributions import probe_distributions
 from glm5_doctor.probes.host import probe_host
 from glm5_doctor.probes.jit_cache import probe_jit_cache

@@ -13,11 +13,11 @@ import tempfile
 import time
 from typing import TypedDict
 
-from glm5_doctor.deepgemm_choice import copy_vllm_uses
-from glm5_doctor.facts import DistributionsFact, parse_version
-from glm5_doctor.gpus import visible_devices
-from glm5_doctor.probes.base import ProbeContext
-from glm5_doctor.probes.deepgemm import probe_deep_gemm
+from glm5_doctor.engine.facts import DistributionsFact, parse_version
+from glm5_doctor.knowledge.cuda_devices import visible_devices
+from glm5_doctor.knowledge.deepgemm import copy_vllm_uses
+from glm5_doctor.probes.context import ProbeContext
+from glm5_doctor.probes.deep_gemm import probe_deep_gemm
 from glm5_doctor.probes.distributions import probe_distributions
 from glm5_doctor.probes.nvml import probe_nvml
 from glm5_doctor.probes.toolchain import probe_nvcc

@@ -12,8 +12,8 @@ import json
 import os
 from typing import Any
 
-from glm5_doctor.facts import DistributionFact, DistributionsFact
-from glm5_doctor.probes.base import ProbeContext
+from glm5_doctor.engine.facts import DistributionFact, DistributionsFact
+from glm5_doctor.probes.context import ProbeContext
 from packaging.utils import canonicalize_name
 
 METADATA_HEADER_LIMIT = 1 << 20

@@ -9,7 +9,7 @@ import resource
 import socket
 from typing import Any, TypedDict
 
-from glm5_doctor.probes.base import ProbeContext
+from glm5_doctor.probes.context import ProbeContext
 
 
 class HostFact(TypedDict):

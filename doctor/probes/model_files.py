@@ -16,7 +16,7 @@ import shutil
 import struct
 from typing import Any, TypedDict
 
-from glm5_doctor.probes.base import ProbeContext
+from glm5_doctor.probes.context import ProbeContext
 
 JSON_LIMIT = 64 << 20
 HEADER_LIMIT = 100 << 20

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, TypedDict
 
-from glm5_doctor.probes.base import ProbeContext
+from glm5_doctor.probes.context import ProbeContext
 
 NVML_TIMEOUT_S = 15.0
 #: Overrides the deadline (seconds): NVML on a node without persistence mode can be slow to start.

@@ -13,7 +13,7 @@ import os
 from typing import TypedDict
 
 from glm5_doctor import knowledge
-from glm5_doctor.probes.base import ProbeContext
+from glm5_doctor.probes.context import ProbeContext
 from glm5_doctor.probes.elf import ElfError, needed_libraries
 
 SOURCE_FILE_LIMIT = 4 << 20

@@ -15,7 +15,7 @@ import subprocess
 from collections.abc import Mapping
 from typing import TypedDict
 
-from glm5_doctor.probes.base import ProbeContext
+from glm5_doctor.probes.context import ProbeContext
 from glm5_doctor.probes.packages import find_package_dir, read_source
 
 NVCC_TIMEOUT_S = 5.0

@@ -1,11 +1,11 @@
-"""Reporters: finished :class:`~glm5_doctor.model.Report` in, text out. They never run probes."""
+"""Reporters: finished :class:`~glm5_doctor.engine.results.Report` in, text out. They never run probes."""
 
 from __future__ import annotations
 
 import enum
 from typing import TextIO
 
-from glm5_doctor.model import Report
+from glm5_doctor.engine.results import Report
 
 
 class Format(str, enum.Enum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from glm5_doctor.model import Report
+from glm5_doctor.engine.results import Report
 
 
 def render_json(report: Report, strict: bool = False) -> str:

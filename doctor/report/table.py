@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import TextIO
 
-from glm5_doctor.model import STATUS_ORDER, Report, Result, Status
+from glm5_doctor.engine.results import STATUS_ORDER, Report, Result, Status
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text

@@ -7,14 +7,14 @@ from collections import Counter
 from collections.abc import Sequence
 
 from glm5_doctor import __version__
-from glm5_doctor.check import Check
-from glm5_doctor.facts import Facts
-from glm5_doctor.gpus import visible_devices
-from glm5_doctor.model import Outcome, Report, Result
+from glm5_doctor.deployment.profile import Profile
+from glm5_doctor.engine.check import Check
+from glm5_doctor.engine.facts import Facts
+from glm5_doctor.engine.registry import LoadError
+from glm5_doctor.engine.results import Outcome, Report, Result
+from glm5_doctor.engine.runner import gather_facts, run_checks
+from glm5_doctor.knowledge.cuda_devices import visible_devices
 from glm5_doctor.probes import PROBES, ProbeContext
-from glm5_doctor.profiles import Profile
-from glm5_doctor.registry import LoadError
-from glm5_doctor.runner import gather_facts, run_checks
 
 PLUGIN_CATEGORY = "plugins"
 

@@ -13,7 +13,7 @@ import re
 from typing import TypedDict
 
 from glm5_doctor import knowledge
-from glm5_doctor.probes.base import ProbeContext
+from glm5_doctor.probes.context import ProbeContext
 from glm5_doctor.probes.packages import VllmFilesFact, probe_vllm_files, read_source
 
 KERNEL_NAME = re.compile(r"\b(fp8(?:_fp4)?_(?:paged_)?mqa_logits)\b")

@@ -16,11 +16,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from glm5_doctor.check import Check
-from glm5_doctor.facts import Facts, ProbeFailure
-from glm5_doctor.model import FixRef, Outcome, Result, Status
+from glm5_doctor.deployment.profile import Profile
+from glm5_doctor.engine.check import Check
+from glm5_doctor.engine.facts import Facts, ProbeFailure
+from glm5_doctor.engine.results import FixRef, Outcome, Result, Status
 from glm5_doctor.probes import Probe, ProbeContext
-from glm5_doctor.profiles import Profile
 
 T = TypeVar("T")
 TRACEBACK_LIMIT = 4000

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from glm5_doctor.model import Report, Result
+from glm5_doctor.engine.results import Report, Result
 
 MASK = "***"
 

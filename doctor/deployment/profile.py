@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from glm5_doctor import knowledge
-from glm5_doctor.models import model_spec
-from glm5_doctor.serve_args import ServeArgs
+from glm5_doctor.deployment.serve_args import ServeArgs
+from glm5_doctor.knowledge.checkpoints import model_spec
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from glm5_doctor.facts import InterpreterFact
+from glm5_doctor.deployment.profile import Profile
+from glm5_doctor.engine.facts import InterpreterFact
 from glm5_doctor.probes import describe_interpreter as describe_interpreter_module
-from glm5_doctor.profiles import Profile
 
 T = TypeVar("T")
 DEFAULT_PROBE_TIMEOUT_S = 10.0

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from importlib import import_module
 from types import ModuleType
 
-from glm5_doctor.check import Check
+from glm5_doctor.engine.check import Check
 
 if sys.version_info >= (3, 12):
     from importlib import metadata

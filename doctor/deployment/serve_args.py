@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from glm5_doctor.redact import is_secret_name
+from glm5_doctor.engine.redact import is_secret_name
 
 API_SERVER_MODULE = "vllm.entrypoints.openai.api_server"
 HUMAN_INT = re.compile(r"(\d+(?:\.\d+)?)([kKmMgGtT])")

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from glm5_doctor.facts import Facts
-    from glm5_doctor.model import Outcome
-    from glm5_doctor.profiles import Profile
+    from glm5_doctor.deployment.profile import Profile
+    from glm5_doctor.engine.facts import Facts
+    from glm5_doctor.engine.results import Outcome
 
 CheckFunction = Callable[["Facts", "Profile"], "Outcome"]
 

@@ -12,12 +12,12 @@ from dataclasses import replace
 from typing import Any, TextIO
 
 from glm5_doctor import __version__, knowledge
-from glm5_doctor.model import ExitCode, Report
+from glm5_doctor.deployment.profile import BUILTIN_PROFILES, DEFAULT_PROFILE, Profile
+from glm5_doctor.engine.redact import Redactor
+from glm5_doctor.engine.registry import Registry, load_registry
+from glm5_doctor.engine.results import ExitCode, Report
 from glm5_doctor.probes import ProbeContext
-from glm5_doctor.probes.base import InterpreterError
-from glm5_doctor.profiles import BUILTIN_PROFILES, DEFAULT_PROFILE, Profile
-from glm5_doctor.redact import Redactor
-from glm5_doctor.registry import Registry, load_registry
+from glm5_doctor.probes.context import InterpreterError
 from glm5_doctor.report import Format, render
 
 EXIT_CODES_HELP = """\
@@ -244,7 +244,7 @@ def _run(registry: Registry, args: argparse.Namespace, out: TextIO) -> int:
 
 def _diagnose(registry: Registry, args: argparse.Namespace, profile: Profile, python_arg: str | None) -> Report:
     """Select, probe, judge and redact: what ``run`` and ``preflight`` share."""
-    from glm5_doctor.diagnose import diagnose
+    from glm5_doctor.engine.session import diagnose
 
     try:
         checks = registry.select(_split(args.select), _split(args.ignore))
@@ -282,8 +282,8 @@ def _write(report: Report, args: argparse.Namespace, out: TextIO) -> None:
 
 def _preflight(registry: Registry, args: argparse.Namespace, command: list[str]) -> int:
     """Judge the launch command; exec it when nothing fails (or with --warn-only), else refuse."""
-    from glm5_doctor.preflight import launch, profile_from_serve, target_python
-    from glm5_doctor.serve_args import ServeArgsError, parse_serve_command
+    from glm5_doctor.deployment.launch import launch, profile_from_serve, target_python
+    from glm5_doctor.deployment.serve_args import ServeArgsError, parse_serve_command
 
     try:
         profile = profile_from_serve(parse_serve_command(command))
@@ -369,8 +369,8 @@ def _fix(registry: Registry, args: argparse.Namespace, out: TextIO) -> int:
             raise UsageError(f"unknown check {check_id!r} (see 'glm5-doctor list')")
     profile = profile_from(args)
     if args.server_command:  # glm5-doctor fix serve.parsers -- vllm serve ...: judge that command
-        from glm5_doctor.preflight import profile_from_serve
-        from glm5_doctor.serve_args import ServeArgsError, parse_serve_command
+        from glm5_doctor.deployment.launch import profile_from_serve
+        from glm5_doctor.deployment.serve_args import ServeArgsError, parse_serve_command
 
         try:
             profile = profile_from_serve(parse_serve_command(args.server_command))

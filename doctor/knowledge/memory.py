@@ -13,7 +13,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from glm5_doctor.models import ModelSpec
+from glm5_doctor.knowledge.checkpoints import ModelSpec
 from packaging.version import Version
 
 GIB = 1 << 30

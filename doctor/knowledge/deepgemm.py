@@ -10,7 +10,7 @@ and one whose compiled extension cannot load for this Python is skipped.
 from __future__ import annotations
 
 from glm5_doctor import knowledge
-from glm5_doctor.probes.deepgemm import DeepGemmCopyFact, DeepGemmFact
+from glm5_doctor.probes.deep_gemm import DeepGemmCopyFact, DeepGemmFact
 from packaging.version import Version
 
 

@@ -14,9 +14,9 @@ import os
 import shutil
 from dataclasses import replace
 
-from glm5_doctor.models import model_spec
-from glm5_doctor.profiles import DEFAULT_PROFILE, Profile
-from glm5_doctor.serve_args import ServeArgs, ServeArgsError
+from glm5_doctor.deployment.profile import DEFAULT_PROFILE, Profile
+from glm5_doctor.deployment.serve_args import ServeArgs, ServeArgsError
+from glm5_doctor.knowledge.checkpoints import model_spec
 
 SHEBANG_LIMIT = 512
 DEFAULT_MAX_POSITION = 202752

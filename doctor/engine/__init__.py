@@ -1,0 +1,1 @@
+"""The engine: results, checks, facts, registry, runner, the session that ties them, redaction."""
