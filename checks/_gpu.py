@@ -9,7 +9,7 @@ from glm5_doctor import knowledge
 from glm5_doctor.deployment.profile import Profile
 from glm5_doctor.engine.facts import Facts
 from glm5_doctor.knowledge.cuda_devices import visible_devices
-from glm5_doctor.probes.nvml import NvmlFact
+from glm5_doctor.probes.nvml import NVML, NvmlFact
 
 GIB = 1 << 30
 
@@ -25,7 +25,7 @@ class Gpus:
 
 
 def gpus(facts: Facts, profile: Profile) -> Gpus:
-    nvml: NvmlFact = facts.get("nvml")
+    nvml: NvmlFact = facts[NVML]
     visible = visible_devices(nvml["devices"], nvml["cuda_visible_devices"])
     needed = profile.tensor_parallel_size * profile.pipeline_parallel_size
     return Gpus(nvml, visible.devices, visible.problem, visible.devices[:needed], needed)
@@ -50,7 +50,7 @@ def capability(device: dict[str, Any]) -> tuple[int, int] | None:
 
 def target_capability(facts: Facts, profile: Profile) -> tuple[tuple[int, int] | None, str]:
     """The GPU the toolchain must target: the GPUs NVML sees when it answered, else the profile's."""
-    nvml = facts.data.get("nvml")
+    nvml = facts.get(NVML)
     if profile.detect_gpu and isinstance(nvml, dict) and nvml.get("status") == "ok":
         visible = visible_devices(nvml.get("devices") or [], nvml.get("cuda_visible_devices")).devices
         found = [cap for cap in (capability(d) for d in visible) if cap]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from glm5_doctor.engine.facts import DistributionFact
+from glm5_doctor.probes.distributions import DistributionFact
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name

@@ -8,8 +8,11 @@ from glm5_doctor.deployment.profile import Profile
 from glm5_doctor.engine.check import check
 from glm5_doctor.engine.facts import Facts, parse_version
 from glm5_doctor.engine.results import Outcome
-from glm5_doctor.probes.compile import CompileFact
-from glm5_doctor.probes.toolchain import NvccFact, TorchFact
+from glm5_doctor.probes.compile import COMPILE, CompileFact
+from glm5_doctor.probes.distributions import DISTRIBUTIONS, distribution
+from glm5_doctor.probes.nvcc import NVCC, NvccFact
+from glm5_doctor.probes.nvml import NVML
+from glm5_doctor.probes.torch_build import TORCH_BUILD, TorchFact
 from packaging.version import Version
 
 LOOKED = "DG_JIT_NVCC_COMPILER, $CUDA_HOME, $CUDA_PATH, `which nvcc`, /usr/local/cuda"
@@ -19,7 +22,7 @@ LOOKED = "DG_JIT_NVCC_COMPILER, $CUDA_HOME, $CUDA_PATH, `which nvcc`, /usr/local
     "cuda.nvcc",
     title="nvcc, where DeepGEMM looks for it, is new enough for the GPU",
     category="toolchain",
-    facts=("nvcc", "torch", "distributions", "nvml"),
+    facts=(NVCC, TORCH_BUILD, DISTRIBUTIONS, NVML),
     fix="install-cuda-toolkit.sh",
 )
 def cuda_nvcc(facts: Facts, profile: Profile) -> Outcome:
@@ -47,7 +50,7 @@ def cuda_nvcc(facts: Facts, profile: Profile) -> Outcome:
         - https://github.com/deepseek-ai/DeepGEMM (README: CUDA 12.3+ for SM90, 12.9+ for SM100)
         - https://github.com/deepseek-ai/DeepGEMM/pull/173
     """
-    nvcc: NvccFact = facts.get("nvcc")
+    nvcc: NvccFact = facts[NVCC]
     evidence: dict[str, object] = {
         "nvcc": nvcc["nvcc"],
         "cuda_home": nvcc["cuda_home"],
@@ -87,7 +90,7 @@ def cuda_nvcc(facts: Facts, profile: Profile) -> Outcome:
             f"does not exist: CUDA_HOME={nvcc['cuda_home']} is not a full toolkit; point CUDA_HOME at one",
             evidence,
         )
-    torch: TorchFact = facts.get("torch")
+    torch: TorchFact = facts[TORCH_BUILD]
     torch_cuda = parse_version(torch["cuda"])
     message = (
         f"DeepGEMM will use nvcc {release} at {nvcc['nvcc']} (via {nvcc['cuda_home_source']}), cuobjdump beside it"
@@ -98,7 +101,7 @@ def cuda_nvcc(facts: Facts, profile: Profile) -> Outcome:
 
 
 def _floor(facts: Facts, profile: Profile) -> tuple[Version | None, str]:
-    vllm = facts.distribution("vllm")
+    vllm = distribution(facts, "vllm")
     vllm_version = parse_version(vllm["version"]) if vllm else None
     if vllm_version is not None and vllm_version >= knowledge.VLLM_NVCC_FLOOR_EVERYWHERE:
         return knowledge.NVCC_FLOOR_VENDORED_033, f"vLLM {vllm_version}'s DeepGEMM"
@@ -113,7 +116,7 @@ def _floor(facts: Facts, profile: Profile) -> tuple[Version | None, str]:
     "cuda.compile-probe",
     title="A CUTLASS/CuTe kernel really compiles (run --deep)",
     category="toolchain",
-    facts=("compile",),
+    facts=(COMPILE,),
     fix="install-cuda-toolkit.sh",
     timeout_s=200.0,
 )
@@ -140,7 +143,7 @@ def cuda_compile_probe(facts: Facts, profile: Profile) -> Outcome:
         - glm5-failure-modes.md DG-04, DG-05 (error formats), 1.4 (JIT flags, DG_JIT_CPP_STANDARD)
         - https://github.com/deepseek-ai/DeepGEMM/blob/main/csrc/jit/compiler.hpp
     """
-    compiled: CompileFact = facts.get("compile")
+    compiled: CompileFact = facts[COMPILE]
     evidence: dict[str, object] = {
         "nvcc": compiled["nvcc"],
         "arch": compiled["arch"],

@@ -11,8 +11,11 @@ from glm5_doctor.engine.check import check
 from glm5_doctor.engine.facts import Facts, parse_version
 from glm5_doctor.engine.results import Outcome
 from glm5_doctor.knowledge.deepgemm import copy_vllm_uses, imports_cleanly
-from glm5_doctor.probes.deep_gemm import DeepGemmCopyFact, DeepGemmFact
-from glm5_doctor.probes.packages import VllmFilesFact
+from glm5_doctor.probes.deep_gemm import DEEP_GEMM, DeepGemmCopyFact, DeepGemmFact
+from glm5_doctor.probes.distributions import DISTRIBUTIONS, distribution
+from glm5_doctor.probes.interpreter import INTERPRETER
+from glm5_doctor.probes.jit_cache import JIT_CACHE
+from glm5_doctor.probes.vllm_files import VLLM_FILES, VllmFilesFact
 
 NEVER_PYPI = (
     "build it from source with submodules (never `pip install deep-gemm`: PyPI's 1.0.0 is an early-2025 snapshot)"
@@ -23,7 +26,7 @@ NEVER_PYPI = (
     "deepgemm.installed",
     title="A DeepGEMM that vLLM will import, loadable by this Python",
     category="toolchain",
-    facts=("distributions", "deep_gemm", "interpreter"),
+    facts=(DISTRIBUTIONS, DEEP_GEMM, INTERPRETER),
     requires=("vllm.installed",),
     fix="install-deepgemm.sh",
 )
@@ -52,7 +55,7 @@ def deepgemm_installed(facts: Facts, profile: Profile) -> Outcome:
         - https://github.com/vllm-project/vllm/pull/37980 ; https://github.com/vllm-project/vllm/issues/42431
         - https://pypi.org/project/deep-gemm/1.0.0/
     """
-    found: DeepGemmFact = facts.get("deep_gemm")
+    found: DeepGemmFact = facts[DEEP_GEMM]
     choice = _Choice(facts, found)
     evidence = choice.evidence()
     external = found["external"]
@@ -69,7 +72,7 @@ def deepgemm_installed(facts: Facts, profile: Profile) -> Outcome:
             evidence,
         )
     copy = choice.copy
-    problem = copy_problem(copy, found["ext_suffix"], facts.interpreter["version"])
+    problem = copy_problem(copy, found["ext_suffix"], facts[INTERPRETER]["version"])
     if problem:
         return Outcome.failed(f"vLLM {choice.vllm} would import {describe(copy)}, but {problem}", evidence)
     note = ""
@@ -82,7 +85,7 @@ def deepgemm_installed(facts: Facts, profile: Profile) -> Outcome:
     "deepgemm.kernels",
     title="DeepGEMM exports the MQA-logits kernels vLLM resolves for GLM-5",
     category="toolchain",
-    facts=("distributions", "deep_gemm", "vllm_files"),
+    facts=(DISTRIBUTIONS, DEEP_GEMM, VLLM_FILES),
     requires=("deepgemm.installed",),
     fix="install-deepgemm.sh",
 )
@@ -109,8 +112,8 @@ def deepgemm_kernels(facts: Facts, profile: Profile) -> Outcome:
         - vLLM wheels 0.16.0, 0.20.0, 0.33.0: vllm/utils/deep_gemm.py ``_lazy_init``
         - glm5-failure-modes.md DG-02, DG-07
     """
-    found: DeepGemmFact = facts.get("deep_gemm")
-    files: VllmFilesFact = facts.get("vllm_files")
+    found: DeepGemmFact = facts[DEEP_GEMM]
+    files: VllmFilesFact = facts[VLLM_FILES]
     choice = _Choice(facts, found)
     copy = choice.copy
     assert copy is not None  # deepgemm.installed passed
@@ -137,7 +140,7 @@ def deepgemm_kernels(facts: Facts, profile: Profile) -> Outcome:
     "deepgemm.cutlass-headers",
     title="DeepGEMM's include tree holds CUTLASS and CuTe",
     category="toolchain",
-    facts=("distributions", "deep_gemm"),
+    facts=(DISTRIBUTIONS, DEEP_GEMM),
     requires=("deepgemm.installed",),
     fix="install-deepgemm.sh",
 )
@@ -162,7 +165,7 @@ def deepgemm_cutlass_headers(facts: Facts, profile: Profile) -> Outcome:
         - glm5-failure-modes.md DG-05; DeepGEMM setup.py (prepare_includes, package_data)
         - vLLM 0.20.0/0.33.0 wheels: vllm/third_party/deep_gemm/include/{cute,cutlass,deep_gemm}
     """
-    found: DeepGemmFact = facts.get("deep_gemm")
+    found: DeepGemmFact = facts[DEEP_GEMM]
     choice = _Choice(facts, found)
     copy = choice.copy
     assert copy is not None
@@ -181,7 +184,7 @@ def deepgemm_cutlass_headers(facts: Facts, profile: Profile) -> Outcome:
     "deepgemm.shadowing",
     title="No external DeepGEMM overrides vLLM's bundled one",
     category="toolchain",
-    facts=("distributions", "deep_gemm"),
+    facts=(DISTRIBUTIONS, DEEP_GEMM),
     requires=("vllm.installed",),
     fix="remove-shadowing-deepgemm.sh",
 )
@@ -204,7 +207,7 @@ def deepgemm_shadowing(facts: Facts, profile: Profile) -> Outcome:
         - glm5-failure-modes.md DG-07; vLLM 0.33 ``_import_deep_gemm`` docstring
         - https://github.com/vllm-project/recipes/pull/559 ; https://github.com/vllm-project/vllm/issues/51758
     """
-    found: DeepGemmFact = facts.get("deep_gemm")
+    found: DeepGemmFact = facts[DEEP_GEMM]
     choice = _Choice(facts, found)
     external, vendored = found["external"], found["vendored"]
     evidence = choice.evidence()
@@ -226,7 +229,7 @@ def deepgemm_shadowing(facts: Facts, profile: Profile) -> Outcome:
     "deepgemm.jit-cache",
     title="DeepGEMM's JIT cache directory is writable",
     category="toolchain",
-    facts=("jit_cache",),
+    facts=(JIT_CACHE,),
     fix="set-jit-cache-dir.sh",
 )
 def deepgemm_jit_cache(facts: Facts, profile: Profile) -> Outcome:
@@ -250,7 +253,7 @@ def deepgemm_jit_cache(facts: Facts, profile: Profile) -> Outcome:
         - glm5-failure-modes.md L-03; vLLM 0.16 vllm/utils/deep_gemm.py and vllm/envs.py
         - https://github.com/deepseek-ai/DeepGEMM (README: DG_JIT_CACHE_DIR)
     """
-    cache = facts.get("jit_cache")
+    cache = facts[JIT_CACHE]
     evidence = dict(cache)
     if cache["writable"]:
         where = "exists" if cache["exists"] else f"will be created under {cache['nearest_existing']}"
@@ -266,7 +269,7 @@ class _Choice:
     """The vLLM version and the DeepGEMM copy it will import, with the evidence every check shows."""
 
     def __init__(self, facts: Facts, found: DeepGemmFact) -> None:
-        vllm = facts.distribution("vllm")
+        vllm = distribution(facts, "vllm")
         self.vllm = vllm["version"] if vllm else None
         version = parse_version(self.vllm)
         self.vendors = version is None or version >= knowledge.VLLM_FIRST_VENDORED_DEEPGEMM

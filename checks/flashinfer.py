@@ -8,6 +8,7 @@ from glm5_doctor.deployment.profile import Profile
 from glm5_doctor.engine.check import check
 from glm5_doctor.engine.facts import Facts, parse_version
 from glm5_doctor.engine.results import Outcome
+from glm5_doctor.probes.distributions import DISTRIBUTIONS, distribution
 
 COMPANIONS = ("flashinfer-cubin", "flashinfer-jit-cache")
 
@@ -16,7 +17,7 @@ COMPANIONS = ("flashinfer-cubin", "flashinfer-jit-cache")
     "flashinfer.versions",
     title="flashinfer-python matches vLLM's pin and its companion wheels",
     category="toolchain",
-    facts=("distributions",),
+    facts=(DISTRIBUTIONS,),
     fix="install-flashinfer.sh",
 )
 def flashinfer_versions(facts: Facts, profile: Profile) -> Outcome:
@@ -40,10 +41,10 @@ def flashinfer_versions(facts: Facts, profile: Profile) -> Outcome:
         - glm5-failure-modes.md PKG-06; vLLM wheel METADATA (flashinfer-python / flashinfer-cubin pins)
         - https://github.com/vllm-project/vllm/issues/49804 ; https://github.com/flashinfer-ai/flashinfer/issues/4781
     """
-    vllm = facts.distribution("vllm")
+    vllm = distribution(facts, "vllm")
     pin = requirement_for(vllm, "flashinfer-python") if vllm else None
-    main = facts.distribution("flashinfer-python")
-    companions = {name: facts.distribution(name) for name in COMPANIONS}
+    main = distribution(facts, "flashinfer-python")
+    companions = {name: distribution(facts, name) for name in COMPANIONS}
     evidence: dict[str, object] = {
         "vllm_pin": str(pin.specifier) if pin else None,
         "flashinfer-python": main["version"] if main else None,

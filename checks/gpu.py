@@ -8,8 +8,9 @@ from glm5_doctor.deployment.profile import Profile
 from glm5_doctor.engine.check import check
 from glm5_doctor.engine.facts import Facts, parse_version
 from glm5_doctor.engine.results import Outcome
-from glm5_doctor.probes.nvml import NvmlFact
-from glm5_doctor.probes.packages import VllmFilesFact
+from glm5_doctor.probes.nvml import NVML, NvmlFact
+from glm5_doctor.probes.torch_build import TORCH_BUILD
+from glm5_doctor.probes.vllm_files import VLLM_FILES, VllmFilesFact
 
 NVML_STATES = {
     "library_not_found": "libnvidia-ml.so.1 was not found: no NVIDIA driver here (or it is not mounted into the "
@@ -34,7 +35,7 @@ P2P_STATUS = {
     "gpu.driver",
     title="The NVIDIA driver answers and is new enough for the GPUs and the CUDA build",
     category="gpu",
-    facts=("nvml", "vllm_files", "torch"),
+    facts=(NVML, VLLM_FILES, TORCH_BUILD),
     fix="upgrade-driver.sh",
     timeout_s=30.0,
 )
@@ -60,7 +61,7 @@ def gpu_driver(facts: Facts, profile: Profile) -> Outcome:
         - glm5-failure-modes.md DRV-01, PKG-07; nvml-blackwell-memory.md A.2, A.4, B.2
         - https://github.com/NVIDIA/cloud-native-docs/pull/184 ; https://github.com/pytorch/pytorch/pull/162531
     """
-    nvml: NvmlFact = facts.get("nvml")
+    nvml: NvmlFact = facts[NVML]
     evidence: dict[str, object] = {
         "status": nvml["status"],
         "driver": nvml["driver_version"],
@@ -88,7 +89,7 @@ def gpu_driver(facts: Facts, profile: Profile) -> Outcome:
         floor_tuple = version_tuple(floor)
         if driver is not None and floor_tuple is not None and driver < floor_tuple:
             return Outcome.failed(f"driver {nvml['driver_version']} is older than {floor}, which {why} need", evidence)
-    torch_cuda = parse_version(facts.get("torch")["cuda"])
+    torch_cuda = parse_version(facts[TORCH_BUILD]["cuda"])
     driver_cuda = nvml["cuda_driver_version"]
     if torch_cuda is not None and isinstance(driver_cuda, int):
         major, minor = driver_cuda // 1000, (driver_cuda % 1000) // 10
@@ -113,10 +114,10 @@ def gpu_driver(facts: Facts, profile: Profile) -> Outcome:
 
 
 def _cuda13_builds(facts: Facts) -> str | None:
-    files: VllmFilesFact = facts.get("vllm_files")
+    files: VllmFilesFact = facts[VLLM_FILES]
     if any(lib.startswith("libcudart.so.13") for lib in files["c_extension_needed"] or []):
         return "vLLM's kernels"
-    torch_cuda = parse_version(facts.get("torch")["cuda"])
+    torch_cuda = parse_version(facts[TORCH_BUILD]["cuda"])
     if torch_cuda is not None and torch_cuda.major >= 13:
         return f"torch (CUDA {torch_cuda})"
     return None
@@ -126,7 +127,7 @@ def _cuda13_builds(facts: Facts) -> str | None:
     "gpu.count",
     title="Enough GPUs are visible for tensor x pipeline parallelism, all of one model",
     category="gpu",
-    facts=("nvml",),
+    facts=(NVML,),
     requires=("gpu.driver",),
     fix="choose-gpus.sh",
 )
@@ -181,7 +182,7 @@ def gpu_count(facts: Facts, profile: Profile) -> Outcome:
     "gpu.architecture",
     title="The GPUs have sparse-MLA attention kernels (Hopper or Blackwell data-center)",
     category="gpu",
-    facts=("nvml",),
+    facts=(NVML,),
     requires=("gpu.driver",),
     fix="choose-gpus.sh",
 )
@@ -245,7 +246,7 @@ def gpu_architecture(facts: Facts, profile: Profile) -> Outcome:
     "gpu.fabric",
     title="NVSwitch fabric registration finished (Fabric Manager, NVLSM on B200)",
     category="gpu",
-    facts=("nvml",),
+    facts=(NVML,),
     requires=("gpu.driver",),
     fix="start-fabric-manager.sh",
 )
@@ -315,7 +316,7 @@ def gpu_fabric(facts: Facts, profile: Profile) -> Outcome:
     "gpu.p2p",
     title="Peer-to-peer access works between every pair of GPUs in the group",
     category="gpu",
-    facts=("nvml",),
+    facts=(NVML,),
     requires=("gpu.driver",),
     fix="choose-gpus.sh",
 )

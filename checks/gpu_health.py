@@ -8,13 +8,14 @@ from glm5_doctor.deployment.profile import Profile
 from glm5_doctor.engine.check import check
 from glm5_doctor.engine.facts import Facts
 from glm5_doctor.engine.results import Outcome
+from glm5_doctor.probes.nvml import NVML
 
 
 @check(
     "gpu.mig",
     title="MIG is off on the GPUs vLLM will use",
     category="gpu",
-    facts=("nvml",),
+    facts=(NVML,),
     requires=("gpu.driver",),
     fix="disable-mig.sh",
 )
@@ -51,7 +52,7 @@ def gpu_mig(facts: Facts, profile: Profile) -> Outcome:
     "gpu.ecc",
     title="ECC is on and no GPU has uncorrected errors or pending row remaps",
     category="gpu",
-    facts=("nvml",),
+    facts=(NVML,),
     requires=("gpu.driver",),
     fix="reset-gpu.sh",
 )
@@ -104,7 +105,7 @@ def gpu_ecc(facts: Facts, profile: Profile) -> Outcome:
     "gpu.persistence",
     title="Persistence mode is on",
     category="gpu",
-    facts=("nvml",),
+    facts=(NVML,),
     requires=("gpu.driver",),
     fix="enable-persistence-mode.sh",
 )
@@ -139,7 +140,7 @@ def gpu_persistence(facts: Facts, profile: Profile) -> Outcome:
     "gpu.throttle",
     title="No thermal or power-brake clock slowdown",
     category="gpu",
-    facts=("nvml",),
+    facts=(NVML,),
     requires=("gpu.driver",),
     fix="choose-gpus.sh",
 )

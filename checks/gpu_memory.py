@@ -10,13 +10,16 @@ from glm5_doctor.engine.facts import Facts, parse_version
 from glm5_doctor.engine.results import Outcome
 from glm5_doctor.knowledge.checkpoints import model_spec
 from glm5_doctor.knowledge.memory import effective_kv_cache_dtype, plan
+from glm5_doctor.probes.distributions import DISTRIBUTIONS, distribution
+from glm5_doctor.probes.model_files import MODEL_FILES
+from glm5_doctor.probes.nvml import NVML
 
 
 @check(
     "gpu.vram",
     title="Weights and the requested context fit in each GPU's memory budget",
     category="gpu",
-    facts=("nvml", "distributions", "model_files"),
+    facts=(NVML, DISTRIBUTIONS, MODEL_FILES),
     requires=("gpu.driver",),
     fix="suggest-serve-command.sh",
 )
@@ -48,7 +51,7 @@ def gpu_vram(facts: Facts, profile: Profile) -> Outcome:
     spec = model_spec(profile.model)
     if spec is None:
         return Outcome.skipped(f"{profile.model} is not a checkpoint the doctor has numbers for")
-    on_disk = facts.get("model_files")["config"]
+    on_disk = facts[MODEL_FILES]["config"]
     if on_disk:
         spec = spec.with_config(on_disk)
     if not found.group:
@@ -57,7 +60,7 @@ def gpu_vram(facts: Facts, profile: Profile) -> Outcome:
     if not totals:
         return Outcome.errored("NVML reported no memory size for the GPUs")
     smallest = min(totals)
-    vllm = facts.distribution("vllm")
+    vllm = distribution(facts, "vllm")
     kv_dtype = effective_kv_cache_dtype(
         profile.kv_cache_dtype, parse_version(vllm["version"]) if vllm else None, capability(found.group[0])
     )
@@ -107,7 +110,7 @@ def gpu_vram(facts: Facts, profile: Profile) -> Outcome:
     "gpu.free-memory",
     title="The memory vLLM will ask for is free on every GPU of the group",
     category="gpu",
-    facts=("nvml",),
+    facts=(NVML,),
     requires=("gpu.driver",),
     fix="list-gpu-processes.sh",
 )

@@ -6,7 +6,7 @@ from glm5_doctor.deployment.profile import Profile
 from glm5_doctor.engine.check import check
 from glm5_doctor.engine.facts import Facts
 from glm5_doctor.engine.results import Outcome
-from glm5_doctor.probes.host import HostFact
+from glm5_doctor.probes.host import HOST, HostFact
 
 GIB = 1 << 30
 SHM_FLOOR = 1 * GIB
@@ -18,7 +18,7 @@ NOFILE_WANTED = 65535
     "host.shm",
     title="/dev/shm is large enough for NCCL at this TP",
     category="host",
-    facts=("host",),
+    facts=(HOST,),
     fix="container-shm.sh",
 )
 def host_shm(facts: Facts, profile: Profile) -> Outcome:
@@ -39,7 +39,7 @@ def host_shm(facts: Facts, profile: Profile) -> Outcome:
     Sources:
         - glm5-failure-modes.md SYS-01; https://github.com/vllm-project/vllm/pull/1125
     """
-    host: HostFact = facts.get("host")
+    host: HostFact = facts[HOST]
     size = host["shm_total_bytes"]
     evidence = {"shm_gib": round(size / GIB, 2) if size is not None else None, "container": host["container"]}
     if size is None:
@@ -59,7 +59,7 @@ def host_shm(facts: Facts, profile: Profile) -> Outcome:
     "host.memory",
     title="Host memory is not nearly exhausted",
     category="host",
-    facts=("host",),
+    facts=(HOST,),
 )
 def host_memory(facts: Facts, profile: Profile) -> Outcome:
     """Available host RAM, a warning under 16 GiB.
@@ -78,7 +78,7 @@ def host_memory(facts: Facts, profile: Profile) -> Outcome:
     Sources:
         - glm5-failure-modes.md L-12
     """
-    host: HostFact = facts.get("host")
+    host: HostFact = facts[HOST]
     total, available = host["memory_total_bytes"], host["memory_available_bytes"]
     if total is None or available is None:
         return Outcome.skipped("host memory could not be read (psutil unavailable)")
@@ -94,7 +94,7 @@ def host_memory(facts: Facts, profile: Profile) -> Outcome:
     "host.port",
     title="The server's port is free on its address",
     category="host",
-    facts=("host",),
+    facts=(HOST,),
     fix="free-port.sh",
 )
 def host_port(facts: Facts, profile: Profile) -> Outcome:
@@ -114,7 +114,7 @@ def host_port(facts: Facts, profile: Profile) -> Outcome:
     Sources:
         - https://docs.vllm.ai/en/latest/cli/serve.html (--host, --port defaults)
     """
-    host: HostFact = facts.get("host")
+    host: HostFact = facts[HOST]
     evidence = {"host": host["bind_host"], "port": host["port"], "holders": host["port_holders"]}
     if host["port_free"] is True:
         return Outcome.passed(f"{host['bind_host']}:{host['port']} is free", evidence)
@@ -131,7 +131,7 @@ def host_port(facts: Facts, profile: Profile) -> Outcome:
     "host.open-files",
     title="The open-files limit lets vLLM raise its own to 65535",
     category="host",
-    facts=("host",),
+    facts=(HOST,),
 )
 def host_open_files(facts: Facts, profile: Profile) -> Outcome:
     """``RLIMIT_NOFILE`` hard limit >= 65535 (vLLM raises its soft limit to that itself).
@@ -149,7 +149,7 @@ def host_open_files(facts: Facts, profile: Profile) -> Outcome:
     Sources:
         - vLLM ``vllm/utils`` set_ulimit (target 65535); https://docs.docker.com/reference/cli/docker/container/run/
     """
-    host: HostFact = facts.get("host")
+    host: HostFact = facts[HOST]
     soft, hard = host["nofile_soft"], host["nofile_hard"]
     evidence = {"soft": soft, "hard": hard}
     if hard is None:

@@ -8,7 +8,9 @@ from glm5_doctor.engine.check import check
 from glm5_doctor.engine.facts import Facts, parse_version
 from glm5_doctor.engine.results import Outcome
 from glm5_doctor.knowledge.checkpoints import model_spec
-from glm5_doctor.probes.model_files import ModelFilesFact
+from glm5_doctor.probes.distributions import DISTRIBUTIONS, distribution
+from glm5_doctor.probes.host import HOST
+from glm5_doctor.probes.model_files import MODEL_FILES, ModelFilesFact
 
 GB = 10**9
 #: Download sizes of the checkpoints (nvml-blackwell-memory.md C.2: FP8 756.2 GB with MTP; NVFP4 ~446 GB).
@@ -31,7 +33,7 @@ def _not_here(files: ModelFilesFact) -> Outcome:
     "model.config",
     title="config.json is GLM-5's, and --max-model-len is within its limit",
     category="model",
-    facts=("model_files",),
+    facts=(MODEL_FILES,),
     fix="suggest-serve-command.sh",
 )
 def model_config(facts: Facts, profile: Profile) -> Outcome:
@@ -55,7 +57,7 @@ def model_config(facts: Facts, profile: Profile) -> Outcome:
     Sources:
         - glm5-failure-modes.md 1.7, MEM-04 ([wheel] 0.16.0 vllm/config/model.py), CFG-07
     """
-    files: ModelFilesFact = facts.get("model_files")
+    files: ModelFilesFact = facts[MODEL_FILES]
     if files["path"] is None:
         return _not_here(files)
     evidence: dict[str, object] = {"path": files["path"], "found_as": files["found_as"]}
@@ -116,7 +118,7 @@ def _declared_quantization(files: ModelFilesFact) -> str | None:
     "model.files",
     title="Every weight shard is on disk and complete (or there is room to download it)",
     category="model",
-    facts=("model_files", "host"),
+    facts=(MODEL_FILES, HOST),
     fix="download-model.sh",
     timeout_s=30.0,
 )
@@ -142,8 +144,8 @@ def model_files(facts: Facts, profile: Profile) -> Outcome:
         - https://huggingface.co/docs/huggingface_hub/guides/manage-cache (snapshots, blobs, refs)
         - nvml-blackwell-memory.md C.2 (756.2 GB FP8 checkpoint)
     """
-    files: ModelFilesFact = facts.get("model_files")
-    host = facts.get("host")
+    files: ModelFilesFact = facts[MODEL_FILES]
+    host = facts[HOST]
     spec = model_spec(profile.model)
     need_gb = DOWNLOAD_GB.get(spec.quantization) if spec else None
     evidence: dict[str, object] = {
@@ -197,7 +199,7 @@ def model_files(facts: Facts, profile: Profile) -> Outcome:
     "model.tokenizer",
     title="The tokenizer's class exists in the installed transformers",
     category="model",
-    facts=("model_files", "distributions"),
+    facts=(MODEL_FILES, DISTRIBUTIONS),
     fix="install-transformers.sh",
 )
 def model_tokenizer(facts: Facts, profile: Profile) -> Outcome:
@@ -217,10 +219,10 @@ def model_tokenizer(facts: Facts, profile: Profile) -> Outcome:
     Sources:
         - glm5-failure-modes.md PKG-03, 1.7; https://github.com/ai-dynamo/aiperf/issues/960
     """
-    files: ModelFilesFact = facts.get("model_files")
+    files: ModelFilesFact = facts[MODEL_FILES]
     if files["path"] is None:
         return _not_here(files)
-    transformers = facts.distribution("transformers")
+    transformers = distribution(facts, "transformers")
     version = parse_version(transformers["version"]) if transformers else None
     evidence = {"tokenizer_class": files["tokenizer_class"], "transformers": str(version) if version else None}
     if files["tokenizer_class"] != "TokenizersBackend":
@@ -240,7 +242,7 @@ def model_tokenizer(facts: Facts, profile: Profile) -> Outcome:
     "model.mtp-weights",
     title="MTP is requested only for a checkpoint that ships the MTP layer",
     category="model",
-    facts=("model_files",),
+    facts=(MODEL_FILES,),
     fix="suggest-serve-command.sh",
 )
 def model_mtp_weights(facts: Facts, profile: Profile) -> Outcome:
@@ -263,7 +265,7 @@ def model_mtp_weights(facts: Facts, profile: Profile) -> Outcome:
     serve = profile.serve
     if serve is None or not serve.mtp:
         return Outcome.skipped("MTP is not requested")
-    files: ModelFilesFact = facts.get("model_files")
+    files: ModelFilesFact = facts[MODEL_FILES]
     if files["path"] is None:
         return _not_here(files)
     config = files["config"] or {}

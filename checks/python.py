@@ -8,6 +8,8 @@ from glm5_doctor.deployment.profile import Profile
 from glm5_doctor.engine.check import check
 from glm5_doctor.engine.facts import Facts
 from glm5_doctor.engine.results import Outcome
+from glm5_doctor.probes.distributions import DISTRIBUTIONS, distribution
+from glm5_doctor.probes.interpreter import INTERPRETER
 from packaging.specifiers import InvalidSpecifier
 from packaging.version import Version
 
@@ -16,7 +18,7 @@ from packaging.version import Version
     "python.version",
     title="The target Python is one vLLM supports",
     category="python-stack",
-    facts=("interpreter", "distributions"),
+    facts=(INTERPRETER, DISTRIBUTIONS),
     fix="create-python-venv.sh",
 )
 def python_version(facts: Facts, profile: Profile) -> Outcome:
@@ -41,10 +43,10 @@ def python_version(facts: Facts, profile: Profile) -> Outcome:
         - vLLM wheel METADATA 0.16.0-0.33.0 (Requires-Python), glm5-failure-modes.md PKG-09
         - https://pypi.org/project/vllm/
     """
-    interpreter = facts.interpreter
+    interpreter = facts[INTERPRETER]
     version = Version(interpreter["version"])
     evidence: dict[str, object] = {"python": interpreter["executable"], "version": str(version)}
-    vllm = facts.distribution("vllm")
+    vllm = distribution(facts, "vllm")
     try:
         spec = requires_python(vllm) if vllm else None
     except InvalidSpecifier:

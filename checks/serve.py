@@ -10,7 +10,11 @@ from glm5_doctor.engine.check import check
 from glm5_doctor.engine.facts import Facts, parse_version
 from glm5_doctor.engine.results import Outcome
 from glm5_doctor.knowledge.checkpoints import model_spec
-from glm5_doctor.probes.packages import VllmFilesFact
+from glm5_doctor.probes.distributions import DISTRIBUTIONS, distribution
+from glm5_doctor.probes.host import HOST
+from glm5_doctor.probes.model_files import MODEL_FILES
+from glm5_doctor.probes.nvml import NVML
+from glm5_doctor.probes.vllm_files import VLLM_FILES, VllmFilesFact
 
 NO_COMMAND = "no vllm serve command to judge (run through glm5-doctor preflight -- vllm serve ...)"
 FLASHMLA_SPARSE_DTYPES = {"auto", "bfloat16", "fp8_ds_mla"}
@@ -25,7 +29,7 @@ def _serve(profile: Profile) -> ServeArgs | None:
     "serve.parsers",
     title="GLM-5's tool and reasoning parsers are chosen and exist in this vLLM",
     category="serve",
-    facts=("vllm_files",),
+    facts=(VLLM_FILES,),
     fix="suggest-serve-command.sh",
 )
 def serve_parsers(facts: Facts, profile: Profile) -> Outcome:
@@ -50,7 +54,7 @@ def serve_parsers(facts: Facts, profile: Profile) -> Outcome:
     serve = _serve(profile)
     if serve is None:
         return Outcome.skipped(NO_COMMAND)
-    files: VllmFilesFact = facts.get("vllm_files")
+    files: VllmFilesFact = facts[VLLM_FILES]
     tools, reasoning = files["tool_parsers"], files["reasoning_parsers"]
     evidence: dict[str, object] = {
         "tool_call_parser": serve.tool_call_parser,
@@ -134,7 +138,7 @@ def serve_chat_template_format(facts: Facts, profile: Profile) -> Outcome:
     "serve.kv-cache-dtype",
     title="--kv-cache-dtype has a sparse-MLA backend on this GPU and vLLM",
     category="serve",
-    facts=("distributions", "nvml"),
+    facts=(DISTRIBUTIONS, NVML),
     fix="suggest-serve-command.sh",
 )
 def serve_kv_cache_dtype(facts: Facts, profile: Profile) -> Outcome:
@@ -159,7 +163,7 @@ def serve_kv_cache_dtype(facts: Facts, profile: Profile) -> Outcome:
         return Outcome.skipped(NO_COMMAND)
     dtype = serve.kv_cache_dtype
     capability, gpu = target_capability(facts, profile)
-    vllm = facts.distribution("vllm")
+    vllm = distribution(facts, "vllm")
     version = parse_version(vllm["version"]) if vllm else None
     evidence = {"kv_cache_dtype": dtype, "gpu": gpu, "vllm": str(version) if version else None}
     if dtype not in KNOWN_KV_DTYPES:
@@ -184,7 +188,7 @@ def serve_kv_cache_dtype(facts: Facts, profile: Profile) -> Outcome:
     "serve.attention-backend-env",
     title="No VLLM_ATTENTION_BACKEND left in the environment",
     category="serve",
-    facts=("host",),
+    facts=(HOST,),
     fix="suggest-serve-command.sh",
 )
 def serve_attention_backend_env(facts: Facts, profile: Profile) -> Outcome:
@@ -204,7 +208,7 @@ def serve_attention_backend_env(facts: Facts, profile: Profile) -> Outcome:
     Sources:
         - glm5-failure-modes.md ATTN-03; https://github.com/vllm-project/vllm/issues/50292
     """
-    value = facts.get("host")["vllm_attention_backend"]
+    value = facts[HOST]["vllm_attention_backend"]
     if not value:
         return Outcome.passed("VLLM_ATTENTION_BACKEND is not set")
     return Outcome.warned(
@@ -283,7 +287,7 @@ def serve_mtp_with_tools(facts: Facts, profile: Profile) -> Outcome:
     "serve.tensor-parallel",
     title="--tensor-parallel-size divides GLM-5's 64 attention heads",
     category="serve",
-    facts=("model_files",),
+    facts=(MODEL_FILES,),
     fix="suggest-serve-command.sh",
 )
 def serve_tensor_parallel(facts: Facts, profile: Profile) -> Outcome:
@@ -302,7 +306,7 @@ def serve_tensor_parallel(facts: Facts, profile: Profile) -> Outcome:
     Sources:
         - glm5-failure-modes.md MEM-03 (detection), 1.7 (64 heads)
     """
-    files = facts.get("model_files")
+    files = facts[MODEL_FILES]
     heads = (files.get("config") or {}).get("num_attention_heads") if isinstance(files, dict) else None
     spec = model_spec(profile.model)
     heads = heads if isinstance(heads, int) else (spec.num_attention_heads if spec else 64)

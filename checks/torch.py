@@ -9,14 +9,16 @@ from glm5_doctor.deployment.profile import Profile
 from glm5_doctor.engine.check import check
 from glm5_doctor.engine.facts import Facts, parse_version
 from glm5_doctor.engine.results import Outcome
-from glm5_doctor.probes.toolchain import TorchFact
+from glm5_doctor.probes.distributions import DISTRIBUTIONS, distribution
+from glm5_doctor.probes.nvml import NVML
+from glm5_doctor.probes.torch_build import TORCH_BUILD, TorchFact
 
 
 @check(
     "torch.cuda-build",
     title="torch is a CUDA build for the target GPU, at vLLM's pin",
     category="toolchain",
-    facts=("torch", "distributions", "nvml"),
+    facts=(TORCH_BUILD, DISTRIBUTIONS, NVML),
     fix="install-torch.sh",
 )
 def torch_cuda_build(facts: Facts, profile: Profile) -> Outcome:
@@ -40,9 +42,9 @@ def torch_cuda_build(facts: Facts, profile: Profile) -> Outcome:
         - glm5-failure-modes.md PKG-08 (arch lists per cu12x wheel), 1.1 (torch pins per vLLM)
         - https://github.com/Comfy-Org/ComfyUI/pull/16438
     """
-    torch: TorchFact = facts.get("torch")
-    dist = facts.distribution("torch")
-    vllm = facts.distribution("vllm")
+    torch: TorchFact = facts[TORCH_BUILD]
+    dist = distribution(facts, "torch")
+    vllm = distribution(facts, "vllm")
     pin = requirement_for(vllm, "torch") if vllm else None
     evidence: dict[str, object] = {
         "version": torch["version"] or (dist["version"] if dist else None),

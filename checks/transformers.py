@@ -6,9 +6,10 @@ from glm5_doctor import knowledge
 from glm5_doctor.checks._pins import combine, requirement_for, satisfies, simplest_window
 from glm5_doctor.deployment.profile import Profile
 from glm5_doctor.engine.check import check
-from glm5_doctor.engine.facts import DistributionFact, Facts, install_source, parse_version
+from glm5_doctor.engine.facts import Facts, parse_version
 from glm5_doctor.engine.results import Outcome
-from glm5_doctor.probes.packages import TransformersFilesFact
+from glm5_doctor.probes.distributions import DISTRIBUTIONS, DistributionFact, distribution, install_source
+from glm5_doctor.probes.transformers_files import TRANSFORMERS_FILES, TransformersFilesFact
 from packaging.specifiers import SpecifierSet
 
 GLM5_FLOOR = SpecifierSet(f">={knowledge.TRANSFORMERS_FIRST_GLM5}")
@@ -18,7 +19,7 @@ GLM5_FLOOR = SpecifierSet(f">={knowledge.TRANSFORMERS_FIRST_GLM5}")
     "transformers.glm-moe-dsa",
     title="transformers knows GLM-5's model type (glm_moe_dsa)",
     category="python-stack",
-    facts=("distributions", "transformers_files"),
+    facts=(DISTRIBUTIONS, TRANSFORMERS_FILES),
     fix="install-transformers.sh",
 )
 def transformers_glm_moe_dsa(facts: Facts, profile: Profile) -> Outcome:
@@ -44,8 +45,8 @@ def transformers_glm_moe_dsa(facts: Facts, profile: Profile) -> Outcome:
         - https://github.com/huggingface/transformers/pull/43858
         - https://packaging.python.org/en/latest/specifications/direct-url/
     """
-    dist = facts.distribution("transformers")
-    files: TransformersFilesFact = facts.get("transformers_files")
+    dist = distribution(facts, "transformers")
+    files: TransformersFilesFact = facts[TRANSFORMERS_FILES]
     if dist is None:
         if files["package_dir"] is None:
             return Outcome.failed(
@@ -99,7 +100,7 @@ def transformers_glm_moe_dsa(facts: Facts, profile: Profile) -> Outcome:
     "transformers.vllm-pin",
     title="transformers fits both vLLM's pin and GLM-5",
     category="python-stack",
-    facts=("distributions",),
+    facts=(DISTRIBUTIONS,),
     requires=("vllm.installed",),
     fix="install-transformers.sh",
 )
@@ -125,10 +126,10 @@ def transformers_vllm_pin(facts: Facts, profile: Profile) -> Outcome:
         - vLLM wheel METADATA 0.16.0-0.33.0 transformers pins: glm5-failure-modes.md 1.1, PKG-04, L-08
         - https://github.com/vllm-project/recipes/blob/main/GLM/GLM5.md
     """
-    vllm = facts.distribution("vllm")
+    vllm = distribution(facts, "vllm")
     assert vllm is not None  # vllm.installed passed
     requirement = requirement_for(vllm, "transformers")
-    installed = facts.distribution("transformers")
+    installed = distribution(facts, "transformers")
     version = parse_version(installed["version"]) if installed else None
     evidence: dict[str, object] = {
         "vllm": vllm["version"],

@@ -8,9 +8,12 @@ from glm5_doctor import knowledge
 from glm5_doctor.checks._pins import satisfies
 from glm5_doctor.deployment.profile import Profile
 from glm5_doctor.engine.check import check
-from glm5_doctor.engine.facts import Facts, install_source, parse_version
+from glm5_doctor.engine.facts import Facts, parse_version
 from glm5_doctor.engine.results import Outcome
-from glm5_doctor.probes.packages import VllmFilesFact
+from glm5_doctor.probes.distributions import DISTRIBUTIONS, distribution, distribution_copies, install_source
+from glm5_doctor.probes.interpreter import INTERPRETER
+from glm5_doctor.probes.torch_build import TORCH_BUILD
+from glm5_doctor.probes.vllm_files import VLLM_FILES, VllmFilesFact
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
@@ -21,7 +24,7 @@ LISTED = 4
     "vllm.installed",
     title="vLLM is installed in the target environment",
     category="python-stack",
-    facts=("distributions", "vllm_files"),
+    facts=(INTERPRETER, DISTRIBUTIONS, VLLM_FILES),
     fix="install-vllm.sh",
 )
 def vllm_installed(facts: Facts, profile: Profile) -> Outcome:
@@ -45,10 +48,10 @@ def vllm_installed(facts: Facts, profile: Profile) -> Outcome:
         - glm5-failure-modes.md 1.1 (version matrix) and 1.2 (files to read)
         - https://packaging.python.org/en/latest/specifications/recording-installed-packages/
     """
-    copies = facts.distributions("vllm")
-    files: VllmFilesFact = facts.get("vllm_files")
+    copies = distribution_copies(facts, "vllm")
+    files: VllmFilesFact = facts[VLLM_FILES]
     package_dir = files["package_dir"]
-    python = facts.interpreter["executable"]
+    python = facts[INTERPRETER]["executable"]
     if not copies:
         if package_dir is None:
             return Outcome.failed(
@@ -101,7 +104,7 @@ def vllm_installed(facts: Facts, profile: Profile) -> Outcome:
     "vllm.glm5-architecture",
     title="vLLM registers GLM-5's architecture (GlmMoeDsaForCausalLM)",
     category="python-stack",
-    facts=("distributions", "vllm_files"),
+    facts=(DISTRIBUTIONS, VLLM_FILES),
     requires=("vllm.installed",),
     fix="install-vllm.sh",
 )
@@ -128,8 +131,8 @@ def vllm_glm5_architecture(facts: Facts, profile: Profile) -> Outcome:
         - https://github.com/vllm-project/vllm/pull/34124
         - https://github.com/vllm-project/recipes/blob/main/models/zai-org/GLM-5.yaml
     """
-    dist = facts.distribution("vllm")
-    files: VllmFilesFact = facts.get("vllm_files")
+    dist = distribution(facts, "vllm")
+    files: VllmFilesFact = facts[VLLM_FILES]
     version = parse_version(dist["version"]) if dist else None
     shown = str(version) if version else "(unknown version)"
     evidence: dict[str, object] = {
@@ -181,7 +184,7 @@ def vllm_glm5_architecture(facts: Facts, profile: Profile) -> Outcome:
     "vllm.dependencies",
     title="vLLM's own requirements are installed and satisfied",
     category="python-stack",
-    facts=("interpreter", "distributions"),
+    facts=(INTERPRETER, DISTRIBUTIONS),
     requires=("vllm.installed",),
     fix="install-vllm.sh",
 )
@@ -204,9 +207,9 @@ def vllm_dependencies(facts: Facts, profile: Profile) -> Outcome:
         - vLLM wheel METADATA (Requires-Dist), glm5-failure-modes.md 1.1 and 4
         - https://packaging.python.org/en/latest/specifications/dependency-specifiers/
     """
-    dist = facts.distribution("vllm")
+    dist = distribution(facts, "vllm")
     assert dist is not None  # vllm.installed passed
-    environment = {**facts.interpreter["marker_environment"], "extra": ""}
+    environment = {**facts[INTERPRETER]["marker_environment"], "extra": ""}
     missing: list[str] = []
     wrong: list[str] = []
     unreadable: list[str] = []
@@ -222,7 +225,7 @@ def vllm_dependencies(facts: Facts, profile: Profile) -> Outcome:
         if canonicalize_name(requirement.name) in knowledge.DEPENDENCIES_JUDGED_ELSEWHERE:
             continue
         judged += 1
-        installed = facts.distribution(requirement.name)
+        installed = distribution(facts, requirement.name)
         if installed is None:
             missing.append(f"{requirement.name}{requirement.specifier}")
             continue
@@ -263,7 +266,7 @@ def _first(items: list[str]) -> str:
     "vllm.cuda-build",
     title="vLLM's compiled kernels and torch use the same CUDA major",
     category="toolchain",
-    facts=("vllm_files", "torch"),
+    facts=(VLLM_FILES, TORCH_BUILD),
     requires=("vllm.installed",),
     fix="install-torch.sh",
 )
@@ -288,8 +291,8 @@ def vllm_cuda_build(facts: Facts, profile: Profile) -> Outcome:
         - glm5-failure-modes.md 1.1 (wheel CUDA column), PKG-07
         - https://refspecs.linuxfoundation.org/elf/gabi4+/ch5.dynamic.html (DT_NEEDED)
     """
-    files: VllmFilesFact = facts.get("vllm_files")
-    torch = facts.get("torch")
+    files: VllmFilesFact = facts[VLLM_FILES]
+    torch = facts[TORCH_BUILD]
     evidence: dict[str, object] = {
         "extension": files["c_extension"],
         "needed": files["c_extension_needed"],

@@ -107,7 +107,7 @@ def test_python_that_is_a_script_printing_garbage_is_rejected(tmp_path: Path) ->
 
 def test_python_that_hangs_is_given_up_on(tmp_path: Path) -> None:
     """In-process with the interpreter timeout shortened: the hang becomes a clear InterpreterError."""
-    from glm5_doctor.probes import context as base
+    from glm5_doctor.probes import interpreter as base
 
     fake = tmp_path / "python"
     fake.write_text("#!/bin/sh\nexec sleep 30\n")

@@ -13,11 +13,12 @@ from helpers import TargetEnv, by_id, run_doctor, run_json
 
 GOOD = """\
 from glm5_doctor import check, Outcome
+from glm5_doctor.probes.interpreter import INTERPRETER
 
-@check("acme.cluster-label", title="The node carries the acme label", category="host")
+@check("acme.cluster-label", title="The node carries the acme label", category="host", facts=(INTERPRETER,))
 def cluster_label(facts, profile):
     '''Acme's own rule.'''
-    python = facts.interpreter["executable"]
+    python = facts[INTERPRETER]["executable"]
     return Outcome.warned(f"label missing on {python}", {"label": None})
 """
 
@@ -81,7 +82,7 @@ def test_a_plugin_outside_its_area_or_on_a_builtin_area_is_refused(tmp_path: Pat
 
 
 def test_a_plugin_check_that_crashes_is_an_error_with_details(tmp_path: Path, target_env: TargetEnv) -> None:
-    crashing = GOOD.replace('python = facts.interpreter["executable"]', "python = 1 / 0")
+    crashing = GOOD.replace('python = facts[INTERPRETER]["executable"]', "python = 1 / 0")
     write_plugin(tmp_path / "p", "acme-doctor-checks", "acme_checks", crashing, "acme")
     _, report = run_json("--python", str(target_env.python), env=plugin_env(tmp_path / "p"))
     result = by_id(report)["acme.cluster-label"]

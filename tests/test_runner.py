@@ -6,7 +6,7 @@ import threading
 
 from glm5_doctor.deployment.profile import DEFAULT_PROFILE, Profile
 from glm5_doctor.engine.check import check
-from glm5_doctor.engine.facts import Facts
+from glm5_doctor.engine.facts import FactKey, Facts
 from glm5_doctor.engine.results import Outcome, Status
 from glm5_doctor.engine.runner import gather_facts, run_checks
 from glm5_doctor.probes import Probe, ProbeContext
@@ -50,9 +50,12 @@ def wrong_type(facts: Facts, profile: Profile) -> Outcome:
     return "pass"  # type: ignore[return-value]
 
 
-@check("demo.reads-fact", title="reads a fact", category="demo", facts=("flaky",))
+FLAKY: FactKey[str] = FactKey("flaky")
+
+
+@check("demo.reads-fact", title="reads a fact", category="demo", facts=(FLAKY,))
 def reads_fact(facts: Facts, profile: Profile) -> Outcome:
-    return Outcome.passed(str(facts.get("flaky")))
+    return Outcome.passed(facts[FLAKY])
 
 
 def test_a_hung_check_becomes_an_error_without_waiting_for_it() -> None:
@@ -106,7 +109,7 @@ def test_probes_run_once_and_failures_become_errors_of_the_checks_that_need_them
         release.wait(30)
         return "late"
 
-    probes = {"flaky": Probe("flaky", flaky), "slow": Probe("slow", slow, timeout_s=0.2)}
+    probes = {"flaky": Probe(FLAKY, flaky), "slow": Probe(FactKey("slow"), slow, timeout_s=0.2)}
     facts = gather_facts(["flaky", "flaky", "slow", "unknown"], probes, ProbeContext())
     assert calls == ["flaky"]
     assert facts.errors["flaky"] == "OSError: disk on fire"

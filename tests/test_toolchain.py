@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from glm5_doctor.probes import ProbeContext, toolchain
+from glm5_doctor.probes import ProbeContext, nvcc
 from glm5_doctor.probes.elf import ElfError, needed_libraries
 from helpers import (
     FIXTURES,
@@ -137,8 +137,8 @@ def test_broken_symlink_nvcc_does_not_exist(target_env: TargetEnv, tmp_path: Pat
 
 def test_hanging_nvcc_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home = make_toolkit(tmp_path / "cuda", None, script="#!/bin/sh\nexec sleep 30\n")
-    monkeypatch.setattr(toolchain, "NVCC_TIMEOUT_S", 0.5)
-    fact = toolchain.probe_nvcc(ProbeContext(environ={"CUDA_HOME": str(home), "PATH": "/usr/bin:/bin"}))
+    monkeypatch.setattr(nvcc, "NVCC_TIMEOUT_S", 0.5)
+    fact = nvcc.probe_nvcc(ProbeContext(environ={"CUDA_HOME": str(home), "PATH": "/usr/bin:/bin"}))
     assert fact["release"] is None
     assert "did not finish within 0.5 s" in (fact["run_error"] or "")
 
@@ -146,8 +146,8 @@ def test_hanging_nvcc_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_nothing_anywhere_lists_where_it_looked(
     target_env: TargetEnv, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(toolchain, "DEFAULT_CUDA_HOME", str(tmp_path / "no-cuda"))
-    fact = toolchain.probe_nvcc(ProbeContext(environ={"PATH": str(tmp_path)}))
+    monkeypatch.setattr(nvcc, "DEFAULT_CUDA_HOME", str(tmp_path / "no-cuda"))
+    fact = nvcc.probe_nvcc(ProbeContext(environ={"PATH": str(tmp_path)}))
     assert fact["nvcc"] is None and fact["cuda_home"] is None
     from glm5_doctor.checks.cuda import cuda_nvcc
     from glm5_doctor.deployment.profile import DEFAULT_PROFILE
@@ -166,7 +166,7 @@ def test_the_real_nvcc_on_this_machine() -> None:
     printed = subprocess.run([real, "--version"], capture_output=True, text=True, timeout=30, check=False).stdout
     expected = re.search(r"release (\d+\.\d+)", printed)
     assert expected is not None
-    fact = toolchain.probe_nvcc(ProbeContext(environ={"DG_JIT_NVCC_COMPILER": real, "PATH": os.environ["PATH"]}))
+    fact = nvcc.probe_nvcc(ProbeContext(environ={"DG_JIT_NVCC_COMPILER": real, "PATH": os.environ["PATH"]}))
     assert fact["release"] == expected.group(1)
     assert fact["nvcc"] == real
 

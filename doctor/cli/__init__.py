@@ -17,7 +17,7 @@ from glm5_doctor.engine.redact import Redactor
 from glm5_doctor.engine.registry import Registry, load_registry
 from glm5_doctor.engine.results import ExitCode, Report
 from glm5_doctor.probes import ProbeContext
-from glm5_doctor.probes.context import InterpreterError
+from glm5_doctor.probes.interpreter import InterpreterError, target_interpreter
 from glm5_doctor.report import Format, render
 
 EXIT_CODES_HELP = """\
@@ -260,7 +260,7 @@ def _diagnose(registry: Registry, args: argparse.Namespace, profile: Profile, py
     context = ProbeContext(python=python, deep=args.deep, gpu_arch=gpu_arch, profile=profile)
     if python is not None:
         try:
-            context.interpreter()
+            target_interpreter(context)
         except InterpreterError as exc:
             raise UsageError(f"--python: {exc}") from None
     with _progress(args.deep and sys.stderr.isatty(), "glm5-doctor --deep: compiling a CUTLASS/CuTe test kernel"):

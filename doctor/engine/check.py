@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from glm5_doctor.engine.facts import FactKey
 
 if TYPE_CHECKING:
     from glm5_doctor.deployment.profile import Profile
@@ -37,7 +39,7 @@ class Check:
     title: str
     category: str
     function: CheckFunction
-    facts: tuple[str, ...] = ()
+    facts: tuple[FactKey[Any], ...] = ()
     requires: tuple[str, ...] = ()
     fix: str | None = None
     timeout_s: float = DEFAULT_TIMEOUT_S
@@ -52,7 +54,8 @@ class Check:
         return split_sections(self.doc)
 
     def __call__(self, facts: Facts, profile: Profile) -> Outcome:
-        return self.function(facts, profile)
+        """Judge ``facts``; the check sees only the facts it declared."""
+        return self.function(facts.restricted_to(self.facts), profile)
 
 
 def check(
@@ -60,7 +63,7 @@ def check(
     *,
     title: str,
     category: str,
-    facts: tuple[str, ...] = (),
+    facts: tuple[FactKey[Any] | str, ...] = (),
     requires: tuple[str, ...] = (),
     fix: str | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -75,7 +78,7 @@ def check(
             title=title,
             category=category,
             function=function,
-            facts=tuple(facts),
+            facts=tuple(FactKey(key) if isinstance(key, str) else key for key in facts),
             requires=tuple(requires),
             fix=fix,
             timeout_s=timeout_s,

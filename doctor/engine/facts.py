@@ -1,48 +1,32 @@
-"""Facts: the plain, JSON-able data that probes gather and checks judge.
+"""Facts: the plain, JSON-able data that probes gather and checks judge, under typed keys.
 
-Each probe contributes one top-level key (``interpreter``, ``distributions``, ``vllm``, ...).
-The shapes are ``TypedDict`` so mypy can follow them while they stay plain dicts that a
-snapshot can save and another machine can judge. Checks read facts through :class:`Facts`,
-which also answers the questions several checks ask (which copy of a distribution does the
-target interpreter see first?).
+Each probe module declares the key of the fact it produces once (``NVML: FactKey[NvmlFact] =
+FactKey("nvml")``); a check declares the keys it reads and gets typed values back
+(``facts[NVML]``), so mypy follows a fact from the probe that gathers it to every check that
+reads it. The values stay plain dicts: a snapshot can save them and another machine can judge
+them. A check sees only the facts it declared: reading another one is an error result, so a
+declaration can never silently fall out of step with the code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypedDict, cast
+from typing import Any, Generic, TypeVar, cast
 
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-
-class InterpreterFact(TypedDict):
-    executable: str
-    version: str
-    implementation: str
-    ext_suffix: str | None
-    sys_path: list[str]
-    marker_environment: dict[str, str]
-    prefix: str
+T = TypeVar("T")
 
 
-class DistributionFact(TypedDict):
+@dataclass(frozen=True)
+class FactKey(Generic[T]):
+    """The name of one fact and, for the type checker, the shape of its value."""
+
     name: str
-    version: str | None
-    dist_info: str
-    location: str
-    requires_python: str | None
-    requires_dist: list[str]
-    direct_url: dict[str, Any] | None
-    installer: str | None
-    error: str | None
 
-
-class DistributionsFact(TypedDict):
-    #: canonical name -> every copy found, in the target interpreter's sys.path order
-    by_name: dict[str, list[DistributionFact]]
-    unreadable_paths: dict[str, str]
+    def __str__(self) -> str:
+        return self.name
 
 
 class ProbeFailure(Exception):
@@ -51,36 +35,34 @@ class ProbeFailure(Exception):
 
 @dataclass(frozen=True)
 class Facts:
-    """Read-only view over the gathered facts, keyed by probe name."""
+    """Read-only view over the gathered facts, keyed by fact name."""
 
     data: Mapping[str, Any] = field(default_factory=dict)
     errors: Mapping[str, str] = field(default_factory=dict)
+    #: The fact names this view may read (None: every one); see :meth:`restricted_to`.
+    readable: frozenset[str] | None = None
 
-    def get(self, probe: str) -> Any:
-        """The fact a probe gathered; raises :class:`ProbeFailure` if that probe failed."""
-        if probe in self.errors:
-            raise ProbeFailure(f"probe '{probe}' failed: {self.errors[probe]}")
-        if probe not in self.data:
-            raise ProbeFailure(f"probe '{probe}' was not run")
-        return self.data[probe]
+    def __getitem__(self, key: FactKey[T]) -> T:
+        """The fact under ``key``; raises :class:`ProbeFailure` if it is unreadable here or failed."""
+        name = key.name
+        if self.readable is not None and name not in self.readable:
+            raise ProbeFailure(f"the check reads the '{name}' fact without declaring it in @check(facts=...)")
+        if name in self.errors:
+            raise ProbeFailure(f"probe '{name}' failed: {self.errors[name]}")
+        if name not in self.data:
+            raise ProbeFailure(f"probe '{name}' was not run")
+        return cast(T, self.data[name])
 
-    @property
-    def interpreter(self) -> InterpreterFact:
-        return cast(InterpreterFact, self.get("interpreter"))
+    def get(self, key: FactKey[T]) -> T | None:
+        """The fact under ``key``, or None where it was not gathered or its probe failed."""
+        try:
+            return self[key]
+        except ProbeFailure:
+            return None
 
-    def distributions(self, name: str) -> list[DistributionFact]:
-        """Every installed copy of ``name`` the target sees, the one Python imports first."""
-        found = cast(DistributionsFact, self.get("distributions"))
-        return list(found["by_name"].get(canonicalize_name(name), []))
-
-    def distribution(self, name: str) -> DistributionFact | None:
-        copies = self.distributions(name)
-        return copies[0] if copies else None
-
-    def installed_versions(self) -> dict[str, str | None]:
-        """Canonical name -> version of the copy Python sees first."""
-        found = cast(DistributionsFact, self.get("distributions"))
-        return {name: copies[0]["version"] for name, copies in found["by_name"].items() if copies}
+    def restricted_to(self, keys: Iterable[FactKey[Any]]) -> Facts:
+        """The same facts, readable only under ``keys`` (what one check declared)."""
+        return Facts(self.data, self.errors, frozenset(key.name for key in keys))
 
 
 def parse_version(text: str | None) -> Version | None:
@@ -91,19 +73,3 @@ def parse_version(text: str | None) -> Version | None:
         return Version(text)
     except InvalidVersion:
         return None
-
-
-def install_source(dist: DistributionFact) -> str:
-    """Where a distribution came from, from its PEP 610 ``direct_url.json``: a person reads this."""
-    direct = dist.get("direct_url")
-    if not direct:
-        return "index"
-    vcs = direct.get("vcs_info")
-    if isinstance(vcs, dict):
-        commit = str(vcs.get("commit_id") or "")[:12]
-        return f"{vcs.get('vcs', 'vcs')} {direct.get('url', '')} @ {commit}".strip()
-    dir_info = direct.get("dir_info")
-    if isinstance(dir_info, dict):
-        kind = "editable" if dir_info.get("editable") else "local directory"
-        return f"{kind} {direct.get('url', '')}".strip()
-    return f"file {direct.get('url', '')}".strip()

@@ -15,6 +15,8 @@ from glm5_doctor.engine.results import Outcome, Report, Result
 from glm5_doctor.engine.runner import gather_facts, run_checks
 from glm5_doctor.knowledge.cuda_devices import visible_devices
 from glm5_doctor.probes import PROBES, ProbeContext
+from glm5_doctor.probes.interpreter import INTERPRETER
+from glm5_doctor.probes.nvml import NVML
 
 PLUGIN_CATEGORY = "plugins"
 
@@ -26,7 +28,7 @@ def diagnose(
     sources: dict[str, str] | None = None,
     load_errors: Sequence[LoadError] = (),
 ) -> Report:
-    needed = [fact for item in checks for fact in item.facts]
+    needed = [fact.name for item in checks for fact in item.facts]
     facts = gather_facts(["interpreter", *needed], PROBES, context)
     results = run_checks(checks, facts, profile, sources)
     results.extend(plugin_error_result(error) for error in load_errors)
@@ -55,7 +57,7 @@ def plugin_error_result(error: LoadError) -> Result:
 
 def describe_gpus(facts: Facts) -> str | None:
     """``8 x NVIDIA B200`` for the GPUs CUDA will see, when NVML was asked and answered."""
-    nvml = facts.data.get("nvml")
+    nvml = facts.get(NVML)
     if not isinstance(nvml, dict) or nvml.get("status") != "ok":
         return None
     visible = visible_devices(nvml.get("devices") or [], nvml.get("cuda_visible_devices")).devices
@@ -65,8 +67,8 @@ def describe_gpus(facts: Facts) -> str | None:
 
 def describe_target(facts: Facts, context: ProbeContext) -> dict[str, object]:
     """The interpreter the verdicts are about, as the report's header states it."""
-    if "interpreter" in facts.data:
-        interpreter = facts.interpreter
+    interpreter = facts.get(INTERPRETER)
+    if interpreter is not None:
         return {
             "python": interpreter["executable"],
             "python_version": interpreter["version"],

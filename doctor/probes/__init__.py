@@ -1,35 +1,42 @@
-"""Probes: the only code that touches the machine. Each returns plain data under one name."""
+"""Probes: the only code that touches the machine. Each module gathers one fact and declares its key.
+
+The probe of a fact lives in the module named after it (``probes/nvml.py`` gathers ``NVML``), so a
+check's ``facts=(NVML, ...)`` leads to its probe in one hop.
+"""
 
 from __future__ import annotations
 
-from glm5_doctor.probes.compile import COMPILE_TIMEOUT_S, probe_compile
-from glm5_doctor.probes.context import Probe, ProbeContext, describe_target
-from glm5_doctor.probes.deep_gemm import probe_deep_gemm
-from glm5_doctor.probes.distributions import probe_distributions
-from glm5_doctor.probes.host import probe_host
-from glm5_doctor.probes.jit_cache import probe_jit_cache
-from glm5_doctor.probes.model_files import probe_model_files
-from glm5_doctor.probes.nvml import NVML_TIMEOUT_S, probe_nvml
-from glm5_doctor.probes.packages import probe_transformers_files, probe_vllm_files
-from glm5_doctor.probes.toolchain import probe_nvcc, probe_torch
+from glm5_doctor.probes.compile import COMPILE, COMPILE_TIMEOUT_S, probe_compile
+from glm5_doctor.probes.context import Probe, ProbeContext
+from glm5_doctor.probes.deep_gemm import DEEP_GEMM, probe_deep_gemm
+from glm5_doctor.probes.distributions import DISTRIBUTIONS, probe_distributions
+from glm5_doctor.probes.host import HOST, probe_host
+from glm5_doctor.probes.interpreter import INTERPRETER, describe_target
+from glm5_doctor.probes.jit_cache import JIT_CACHE, probe_jit_cache
+from glm5_doctor.probes.model_files import MODEL_FILES, probe_model_files
+from glm5_doctor.probes.nvcc import NVCC, probe_nvcc
+from glm5_doctor.probes.nvml import NVML, NVML_TIMEOUT_S, probe_nvml
+from glm5_doctor.probes.torch_build import TORCH_BUILD, probe_torch
+from glm5_doctor.probes.transformers_files import TRANSFORMERS_FILES, probe_transformers_files
+from glm5_doctor.probes.vllm_files import VLLM_FILES, probe_vllm_files
 
-#: Every probe by the fact name checks ask for in ``@check(facts=...)``.
+#: Every probe by the name of the fact it gathers.
 PROBES: dict[str, Probe] = {
     probe.name: probe
     for probe in (
-        Probe("interpreter", describe_target),
-        Probe("distributions", probe_distributions),
-        Probe("vllm_files", probe_vllm_files),
-        Probe("transformers_files", probe_transformers_files),
-        Probe("torch", probe_torch),
-        Probe("nvcc", probe_nvcc),
-        Probe("deep_gemm", probe_deep_gemm),
-        Probe("jit_cache", probe_jit_cache),
-        Probe("model_files", probe_model_files, timeout_s=30.0),
-        Probe("host", probe_host),
+        Probe(INTERPRETER, describe_target),
+        Probe(DISTRIBUTIONS, probe_distributions),
+        Probe(VLLM_FILES, probe_vllm_files),
+        Probe(TRANSFORMERS_FILES, probe_transformers_files),
+        Probe(TORCH_BUILD, probe_torch),
+        Probe(NVCC, probe_nvcc),
+        Probe(DEEP_GEMM, probe_deep_gemm),
+        Probe(JIT_CACHE, probe_jit_cache),
+        Probe(MODEL_FILES, probe_model_files, timeout_s=30.0),
+        Probe(HOST, probe_host),
         # The child process has its own deadline; this one only guards against the unforeseen.
-        Probe("nvml", probe_nvml, timeout_s=NVML_TIMEOUT_S * 4),
-        Probe("compile", probe_compile, timeout_s=COMPILE_TIMEOUT_S + 10),
+        Probe(NVML, probe_nvml, timeout_s=NVML_TIMEOUT_S * 4),
+        Probe(COMPILE, probe_compile, timeout_s=COMPILE_TIMEOUT_S + 10),
     )
 }
 

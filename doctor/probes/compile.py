@@ -13,14 +13,14 @@ import tempfile
 import time
 from typing import TypedDict
 
-from glm5_doctor.engine.facts import DistributionsFact, parse_version
+from glm5_doctor.engine.facts import FactKey, parse_version
 from glm5_doctor.knowledge.cuda_devices import visible_devices
 from glm5_doctor.knowledge.deepgemm import copy_vllm_uses
 from glm5_doctor.probes.context import ProbeContext
 from glm5_doctor.probes.deep_gemm import probe_deep_gemm
-from glm5_doctor.probes.distributions import probe_distributions
+from glm5_doctor.probes.distributions import DistributionsFact, probe_distributions
+from glm5_doctor.probes.nvcc import probe_nvcc
 from glm5_doctor.probes.nvml import probe_nvml
-from glm5_doctor.probes.toolchain import probe_nvcc
 
 COMPILE_TIMEOUT_S = 180.0
 OUTPUT_LIMIT = 4000
@@ -49,6 +49,9 @@ class CompileFact(TypedDict):
     first_error: str | None
     output: str | None
     duration_ms: int | None
+
+
+COMPILE: FactKey[CompileFact] = FactKey("compile")
 
 
 def probe_compile(context: ProbeContext) -> CompileFact:

@@ -8,33 +8,30 @@ interpreter description, computed once and shared by every probe that needs it.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from glm5_doctor.deployment.profile import Profile
-from glm5_doctor.engine.facts import InterpreterFact
-from glm5_doctor.probes import describe_interpreter as describe_interpreter_module
+from glm5_doctor.engine.facts import FactKey
 
 T = TypeVar("T")
 DEFAULT_PROBE_TIMEOUT_S = 10.0
-INTERPRETER_TIMEOUT_S = 10.0
-
-
-class InterpreterError(Exception):
-    """The target interpreter could not be described (missing, not Python, hung)."""
 
 
 @dataclass(frozen=True)
 class Probe:
-    name: str
+    """The function that gathers the fact under ``key``, and how long it may take."""
+
+    key: FactKey[Any]
     function: Callable[[ProbeContext], Any]
     timeout_s: float = DEFAULT_PROBE_TIMEOUT_S
+
+    @property
+    def name(self) -> str:
+        return self.key.name
 
 
 @dataclass
@@ -68,45 +65,3 @@ class ProbeContext:
             if name in self._failures:
                 raise self._failures[name]
             return cast(T, self._answers[name])
-
-    def interpreter(self) -> InterpreterFact:
-        """Describe the target interpreter once; later calls reuse the answer (or the error)."""
-        return self.shared("interpreter", describe_target)
-
-
-def describe_target(context: ProbeContext) -> InterpreterFact:
-    if context.python is None:
-        return cast(InterpreterFact, describe_interpreter_module.describe())
-    return describe_interpreter(context.python, context.environ)
-
-
-def describe_interpreter(python: str, environ: Mapping[str, str]) -> InterpreterFact:
-    """Run the stdlib-only describer inside ``python`` with a hard timeout."""
-    source = (Path(__file__).parent / "describe_interpreter.py").read_text(encoding="utf-8")
-    try:
-        completed = subprocess.run(
-            [python, "-c", source],
-            capture_output=True,
-            timeout=INTERPRETER_TIMEOUT_S,
-            env=dict(environ),
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise InterpreterError(f"{python}: no such file") from None
-    except PermissionError:
-        raise InterpreterError(f"{python}: not executable (permission denied)") from None
-    except subprocess.TimeoutExpired:
-        raise InterpreterError(f"{python} did not answer within {INTERPRETER_TIMEOUT_S:.0f} s") from None
-    except OSError as exc:
-        raise InterpreterError(f"{python}: cannot run it ({exc.strerror or exc})") from None
-    stdout = completed.stdout.decode("utf-8", errors="replace")
-    try:
-        described = json.loads(stdout)
-        if not isinstance(described, dict) or "sys_path" not in described:
-            raise ValueError
-    except ValueError:
-        stderr = completed.stderr.decode("utf-8", errors="replace").strip().splitlines()
-        why = stderr[-1] if stderr else f"exit status {completed.returncode}, no usable output"
-        raise InterpreterError(f"{python} is not a Python interpreter the doctor can use: {why}") from None
-    return cast(InterpreterFact, described)

@@ -13,8 +13,11 @@ import re
 from typing import TypedDict
 
 from glm5_doctor import knowledge
+from glm5_doctor.engine.facts import FactKey
 from glm5_doctor.probes.context import ProbeContext
-from glm5_doctor.probes.packages import VllmFilesFact, probe_vllm_files, read_source
+from glm5_doctor.probes.interpreter import target_interpreter
+from glm5_doctor.probes.package_files import read_source
+from glm5_doctor.probes.vllm_files import VllmFilesFact, probe_vllm_files
 
 KERNEL_NAME = re.compile(r"\b(fp8(?:_fp4)?_(?:paged_)?mqa_logits)\b")
 VERSION_LINE = re.compile(r"^__version__\s*=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
@@ -41,8 +44,11 @@ class DeepGemmFact(TypedDict):
     ext_suffix: str | None
 
 
+DEEP_GEMM: FactKey[DeepGemmFact] = FactKey("deep_gemm")
+
+
 def probe_deep_gemm(context: ProbeContext) -> DeepGemmFact:
-    interpreter = context.interpreter()
+    interpreter = target_interpreter(context)
     ext_suffix = interpreter["ext_suffix"]
     external = None
     folder = _import_folder(interpreter["sys_path"], "deep_gemm")

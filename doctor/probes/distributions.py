@@ -10,20 +10,69 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import Any, TypedDict
 
-from glm5_doctor.engine.facts import DistributionFact, DistributionsFact
+from glm5_doctor.engine.facts import FactKey, Facts
 from glm5_doctor.probes.context import ProbeContext
+from glm5_doctor.probes.interpreter import target_interpreter
 from packaging.utils import canonicalize_name
 
 METADATA_HEADER_LIMIT = 1 << 20
 DIRECT_URL_LIMIT = 1 << 16
 
 
+class DistributionFact(TypedDict):
+    name: str
+    version: str | None
+    dist_info: str
+    location: str
+    requires_python: str | None
+    requires_dist: list[str]
+    direct_url: dict[str, Any] | None
+    installer: str | None
+    error: str | None
+
+
+class DistributionsFact(TypedDict):
+    #: canonical name -> every copy found, in the target interpreter's sys.path order
+    by_name: dict[str, list[DistributionFact]]
+    unreadable_paths: dict[str, str]
+
+
+DISTRIBUTIONS: FactKey[DistributionsFact] = FactKey("distributions")
+
+
+def distribution_copies(facts: Facts, name: str) -> list[DistributionFact]:
+    """Every installed copy of ``name`` the target sees, the one Python imports first."""
+    return list(facts[DISTRIBUTIONS]["by_name"].get(canonicalize_name(name), []))
+
+
+def distribution(facts: Facts, name: str) -> DistributionFact | None:
+    """The copy of ``name`` that ``import`` and ``importlib.metadata`` find first, or None."""
+    copies = distribution_copies(facts, name)
+    return copies[0] if copies else None
+
+
+def install_source(dist: DistributionFact) -> str:
+    """Where a distribution came from, from its PEP 610 ``direct_url.json``: a person reads this."""
+    direct = dist.get("direct_url")
+    if not direct:
+        return "index"
+    vcs = direct.get("vcs_info")
+    if isinstance(vcs, dict):
+        commit = str(vcs.get("commit_id") or "")[:12]
+        return f"{vcs.get('vcs', 'vcs')} {direct.get('url', '')} @ {commit}".strip()
+    dir_info = direct.get("dir_info")
+    if isinstance(dir_info, dict):
+        kind = "editable" if dir_info.get("editable") else "local directory"
+        return f"{kind} {direct.get('url', '')}".strip()
+    return f"file {direct.get('url', '')}".strip()
+
+
 def probe_distributions(context: ProbeContext) -> DistributionsFact:
     by_name: dict[str, list[DistributionFact]] = {}
     unreadable: dict[str, str] = {}
-    for location in context.interpreter()["sys_path"]:
+    for location in target_interpreter(context)["sys_path"]:
         try:
             entries = sorted(os.listdir(location))
         except FileNotFoundError:

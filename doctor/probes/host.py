@@ -9,6 +9,7 @@ import resource
 import socket
 from typing import Any, TypedDict
 
+from glm5_doctor.engine.facts import FactKey
 from glm5_doctor.probes.context import ProbeContext
 
 
@@ -27,6 +28,9 @@ class HostFact(TypedDict):
     hf_hub_offline: bool
     hf_token_set: bool
     vllm_attention_backend: str | None
+
+
+HOST: FactKey[HostFact] = FactKey("host")
 
 
 def probe_host(context: ProbeContext) -> HostFact:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import TypedDict
 
+from glm5_doctor.engine.facts import FactKey
 from glm5_doctor.probes.context import ProbeContext
 
 
@@ -14,6 +15,9 @@ class JitCacheFact(TypedDict):
     exists: bool
     nearest_existing: str
     writable: bool
+
+
+JIT_CACHE: FactKey[JitCacheFact] = FactKey("jit_cache")
 
 
 def probe_jit_cache(context: ProbeContext) -> JitCacheFact:

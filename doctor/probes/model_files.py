@@ -16,6 +16,7 @@ import shutil
 import struct
 from typing import Any, TypedDict
 
+from glm5_doctor.engine.facts import FactKey
 from glm5_doctor.probes.context import ProbeContext
 
 JSON_LIMIT = 64 << 20
@@ -49,6 +50,9 @@ class ModelFilesFact(TypedDict):
     incomplete_downloads: list[str]
     disk_free_bytes: int | None
     disk_path: str | None
+
+
+MODEL_FILES: FactKey[ModelFilesFact] = FactKey("model_files")
 
 
 def probe_model_files(context: ProbeContext) -> ModelFilesFact:

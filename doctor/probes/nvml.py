@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, TypedDict
 
+from glm5_doctor.engine.facts import FactKey
 from glm5_doctor.probes.context import ProbeContext
 
 NVML_TIMEOUT_S = 15.0
@@ -48,6 +49,9 @@ class NvmlFact(TypedDict):
     process_names: dict[str, str | None]
     cuda_visible_devices: str | None
     duration_ms: int
+
+
+NVML: FactKey[NvmlFact] = FactKey("nvml")
 
 
 def probe_nvml(context: ProbeContext) -> NvmlFact:

@@ -1,9 +1,8 @@
-"""Files inside installed packages that decide whether GLM-5 can load, read without importing.
+"""The ``vllm_files`` fact: files inside the installed vLLM that decide whether GLM-5 can load.
 
-vLLM: does ``model_executor/models/registry.py`` register ``GlmMoeDsaForCausalLM``, and does
-the module it points to exist? transformers: does it ship the ``glm_moe_dsa`` model type?
-Packages are located the way ``import`` would find them: the first ``sys.path`` entry of the
-target interpreter that holds the package folder.
+Does ``model_executor/models/registry.py`` register ``GlmMoeDsaForCausalLM``, and does the module
+it points to exist? Which CUDA runtime does its compiled extension link, which DeepGEMM kernels
+does its glue resolve, which parsers does it register? Read without importing vLLM.
 """
 
 from __future__ import annotations
@@ -13,10 +12,11 @@ import os
 from typing import TypedDict
 
 from glm5_doctor import knowledge
+from glm5_doctor.engine.facts import FactKey
 from glm5_doctor.probes.context import ProbeContext
 from glm5_doctor.probes.elf import ElfError, needed_libraries
-
-SOURCE_FILE_LIMIT = 4 << 20
+from glm5_doctor.probes.interpreter import target_interpreter
+from glm5_doctor.probes.package_files import find_package_dir, read_source
 
 
 class VllmFilesFact(TypedDict):
@@ -39,33 +39,12 @@ class VllmFilesFact(TypedDict):
     reasoning_parsers: list[str] | None
 
 
-class TransformersFilesFact(TypedDict):
-    package_dir: str | None
-    glm_moe_dsa_config_file: str | None
-    glm_moe_dsa_config_exists: bool | None
-    auto_mapping_has_glm_moe_dsa: bool | None
-
-
-def find_package_dir(sys_path: list[str], package: str) -> str | None:
-    """The folder ``import package`` would load from, or ``None``."""
-    for entry in sys_path:
-        candidate = os.path.join(entry, package)
-        if os.path.isfile(os.path.join(candidate, "__init__.py")):
-            return candidate
-    return None
-
-
-def read_source(path: str) -> str:
-    """Read a source file as strict UTF-8; raises OSError or UnicodeDecodeError."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(2, "no such file" if not os.path.exists(path) else "not a regular file")
-    with open(path, "rb") as handle:
-        return handle.read(SOURCE_FILE_LIMIT).decode("utf-8")
+VLLM_FILES: FactKey[VllmFilesFact] = FactKey("vllm_files")
 
 
 def probe_vllm_files(context: ProbeContext) -> VllmFilesFact:
     fact: VllmFilesFact = {
-        "package_dir": find_package_dir(context.interpreter()["sys_path"], "vllm"),
+        "package_dir": find_package_dir(target_interpreter(context)["sys_path"], "vllm"),
         "registry_path": None,
         "registry_state": None,
         "registry_error": None,
@@ -149,25 +128,3 @@ def _registry_keys(path: str) -> list[str] | None:
     except (OSError, UnicodeDecodeError):
         return None
     return sorted(set(knowledge.VLLM_REGISTRY_KEY.findall(text)))
-
-
-def probe_transformers_files(context: ProbeContext) -> TransformersFilesFact:
-    package_dir = find_package_dir(context.interpreter()["sys_path"], "transformers")
-    fact: TransformersFilesFact = {
-        "package_dir": package_dir,
-        "glm_moe_dsa_config_file": None,
-        "glm_moe_dsa_config_exists": None,
-        "auto_mapping_has_glm_moe_dsa": None,
-    }
-    if package_dir is None:
-        return fact
-    site_root = os.path.dirname(package_dir)
-    config_file = os.path.join(site_root, knowledge.TRANSFORMERS_GLM5_CONFIG_FILE)
-    fact["glm_moe_dsa_config_file"] = config_file
-    fact["glm_moe_dsa_config_exists"] = os.path.isfile(config_file)
-    try:
-        auto = read_source(os.path.join(site_root, knowledge.TRANSFORMERS_AUTO_CONFIG_FILE))
-        fact["auto_mapping_has_glm_moe_dsa"] = knowledge.TRANSFORMERS_AUTO_MAPPING_LINE in auto
-    except (OSError, UnicodeDecodeError):
-        fact["auto_mapping_has_glm_moe_dsa"] = None
-    return fact

@@ -1,4 +1,4 @@
-"""The CUDA toolchain as DeepGEMM's JIT will find it, and torch's CUDA build, read from files.
+"""The ``nvcc`` fact: the CUDA compiler as DeepGEMM's JIT will find it.
 
 nvcc is located exactly the way DeepGEMM does it (``CUDA_HOME``, then ``CUDA_PATH``, then
 the folder above ``which nvcc``, then ``/usr/local/cuda``; ``DG_JIT_NVCC_COMPILER``
@@ -15,13 +15,12 @@ import subprocess
 from collections.abc import Mapping
 from typing import TypedDict
 
+from glm5_doctor.engine.facts import FactKey
 from glm5_doctor.probes.context import ProbeContext
-from glm5_doctor.probes.packages import find_package_dir, read_source
 
 NVCC_TIMEOUT_S = 5.0
 DEFAULT_CUDA_HOME = "/usr/local/cuda"
 RELEASE = re.compile(r"release (\d+)\.(\d+)")
-TORCH_FIELD = r"^{name}\s*(?::[^=\n]*)?=\s*(?:'([^'\n]*)'|\"([^\"\n]*)\"|None)"
 OUTPUT_LIMIT = 2000
 
 
@@ -43,13 +42,7 @@ class NvccFact(TypedDict):
     run_failed: bool
 
 
-class TorchFact(TypedDict):
-    package_dir: str | None
-    version_file: str | None
-    version: str | None
-    cuda: str | None
-    hip: str | None
-    error: str | None
+NVCC: FactKey[NvccFact] = FactKey("nvcc")
 
 
 def probe_nvcc(context: ProbeContext) -> NvccFact:
@@ -116,39 +109,3 @@ def _read_nvcc_version(fact: NvccFact, nvcc: str, environ: Mapping[str, str]) ->
     elif not match:
         fact["run_error"] = "nvcc --version printed no 'release X.Y' line"
         fact["run_failed"] = not output
-
-
-def probe_torch(context: ProbeContext) -> TorchFact:
-    """torch's build facts from ``torch/version.py``, never by importing torch."""
-    package_dir = find_package_dir(context.interpreter()["sys_path"], "torch")
-    fact: TorchFact = {
-        "package_dir": package_dir,
-        "version_file": None,
-        "version": None,
-        "cuda": None,
-        "hip": None,
-        "error": None,
-    }
-    if package_dir is None:
-        return fact
-    version_file = os.path.join(package_dir, "version.py")
-    fact["version_file"] = version_file
-    try:
-        text = read_source(version_file)
-    except (OSError, UnicodeDecodeError) as exc:
-        fact["error"] = f"cannot read {version_file}: {exc}"
-        return fact
-    fact["version"] = _field(text, "__version__")
-    fact["cuda"] = _field(text, "cuda")
-    fact["hip"] = _field(text, "hip")
-    if fact["version"] is None:
-        fact["error"] = f"{version_file} has no __version__ line"
-    return fact
-
-
-def _field(text: str, name: str) -> str | None:
-    match = re.search(TORCH_FIELD.format(name=re.escape(name)), text, flags=re.MULTILINE)
-    if not match:
-        return None
-    value = match.group(1) if match.group(1) is not None else match.group(2)
-    return value or None

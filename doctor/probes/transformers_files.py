@@ -1,0 +1,47 @@
+"""The ``transformers_files`` fact: does the installed transformers ship the ``glm_moe_dsa`` model type?
+
+Read from its files (the model folder and the auto-config mapping line), never by importing it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TypedDict
+
+from glm5_doctor import knowledge
+from glm5_doctor.engine.facts import FactKey
+from glm5_doctor.probes.context import ProbeContext
+from glm5_doctor.probes.interpreter import target_interpreter
+from glm5_doctor.probes.package_files import find_package_dir, read_source
+
+
+class TransformersFilesFact(TypedDict):
+    package_dir: str | None
+    glm_moe_dsa_config_file: str | None
+    glm_moe_dsa_config_exists: bool | None
+    auto_mapping_has_glm_moe_dsa: bool | None
+
+
+TRANSFORMERS_FILES: FactKey[TransformersFilesFact] = FactKey("transformers_files")
+
+
+def probe_transformers_files(context: ProbeContext) -> TransformersFilesFact:
+    package_dir = find_package_dir(target_interpreter(context)["sys_path"], "transformers")
+    fact: TransformersFilesFact = {
+        "package_dir": package_dir,
+        "glm_moe_dsa_config_file": None,
+        "glm_moe_dsa_config_exists": None,
+        "auto_mapping_has_glm_moe_dsa": None,
+    }
+    if package_dir is None:
+        return fact
+    site_root = os.path.dirname(package_dir)
+    config_file = os.path.join(site_root, knowledge.TRANSFORMERS_GLM5_CONFIG_FILE)
+    fact["glm_moe_dsa_config_file"] = config_file
+    fact["glm_moe_dsa_config_exists"] = os.path.isfile(config_file)
+    try:
+        auto = read_source(os.path.join(site_root, knowledge.TRANSFORMERS_AUTO_CONFIG_FILE))
+        fact["auto_mapping_has_glm_moe_dsa"] = knowledge.TRANSFORMERS_AUTO_MAPPING_LINE in auto
+    except (OSError, UnicodeDecodeError):
+        fact["auto_mapping_has_glm_moe_dsa"] = None
+    return fact
