@@ -291,7 +291,7 @@ def test_default_target_is_the_running_interpreter_without_the_working_directory
 def test_report_captured_on_a_real_h200_still_meets_the_schema() -> None:
     """Output of ``glm5-doctor run --format json`` on a real H200 node (tests/fixtures/real/h200-gvisor):
     the contract still holds for it, and its verdicts are the ones that machine deserves."""
-    real = json.loads((Path(__file__).parent / "fixtures/real/h200-gvisor/run.json").read_text())
+    real = json.loads((Path(__file__).parents[1] / "fixtures/real/h200-gvisor/run.json").read_text())
     jsonschema.validate(real, json.loads(run_doctor("schema").stdout))
     results = by_id(real)
     assert results["transformers.glm-moe-dsa"]["evidence"]["version"] == "5.17.0"

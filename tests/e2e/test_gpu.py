@@ -356,7 +356,7 @@ def test_the_real_two_h200_nvlink_node(fake_nvml: Path, tmp_path: Path, target_e
 
 def test_what_the_doctor_said_on_the_real_two_h200_node() -> None:
     """The doctor's own JSON from that node (tests/fixtures/real/h200x2-gvisor/run-tp2.json)."""
-    real = json.loads((Path(__file__).parent / "fixtures/real/h200x2-gvisor/run-tp2.json").read_text())
+    real = json.loads((Path(__file__).parents[1] / "fixtures/real/h200x2-gvisor/run-tp2.json").read_text())
     results = by_id(real)
     assert real["target"]["gpus"] == "2 x NVIDIA H200"
     assert results["gpu.p2p"]["message"] == "P2P read works for all 2 pairs (2 over NVLink)"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from helpers import TargetEnv, run_json
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HEAVY = {"torch", "vllm", "transformers", "deep_gemm", "flashinfer"}
 
 

@@ -14,7 +14,7 @@ from glm5_doctor.engine.registry import BUILTIN_MODULES, load_registry
 from glm5_doctor.fix_scripts import fix_script, fix_scripts, script_header
 from glm5_doctor.report import Format
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = load_registry(autoload_plugins=False)
 
 if sys.version_info >= (3, 11):
