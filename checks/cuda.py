@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from glm5_doctor import knowledge
+from glm5_doctor.checks._fixes import cuda_floor
 from glm5_doctor.checks._gpu import target_capability
 from glm5_doctor.deployment.profile import Profile
-from glm5_doctor.engine.check import check
+from glm5_doctor.engine.check import Fix, check
 from glm5_doctor.engine.facts import Facts, parse_version
 from glm5_doctor.engine.results import Outcome
 from glm5_doctor.probes.compile import COMPILE, CompileFact
@@ -23,7 +24,7 @@ LOOKED = "DG_JIT_NVCC_COMPILER, $CUDA_HOME, $CUDA_PATH, `which nvcc`, /usr/local
     title="nvcc, where DeepGEMM looks for it, is new enough for the GPU",
     category="toolchain",
     facts=(NVCC, TORCH_BUILD, DISTRIBUTIONS, NVML),
-    fix="install-cuda-toolkit.sh",
+    fix=Fix("install-cuda-toolkit.sh", environment=cuda_floor),
 )
 def cuda_nvcc(facts: Facts, profile: Profile) -> Outcome:
     """The nvcc DeepGEMM will actually run, its release, and cuobjdump beside it.
@@ -117,7 +118,7 @@ def _floor(facts: Facts, profile: Profile) -> tuple[Version | None, str]:
     title="A CUTLASS/CuTe kernel really compiles (run --deep)",
     category="toolchain",
     facts=(COMPILE,),
-    fix="install-cuda-toolkit.sh",
+    fix=Fix("install-cuda-toolkit.sh", environment=cuda_floor),
     timeout_s=200.0,
 )
 def cuda_compile_probe(facts: Facts, profile: Profile) -> Outcome:

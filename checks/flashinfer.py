@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from glm5_doctor import knowledge
+from glm5_doctor.checks._fixes import flashinfer_version
 from glm5_doctor.checks._pins import requirement_for, satisfies
 from glm5_doctor.deployment.profile import Profile
-from glm5_doctor.engine.check import check
+from glm5_doctor.engine.check import Fix, check
 from glm5_doctor.engine.facts import Facts, parse_version
 from glm5_doctor.engine.results import Outcome
 from glm5_doctor.probes.distributions import DISTRIBUTIONS, distribution
@@ -18,7 +19,7 @@ COMPANIONS = ("flashinfer-cubin", "flashinfer-jit-cache")
     title="flashinfer-python matches vLLM's pin and its companion wheels",
     category="toolchain",
     facts=(DISTRIBUTIONS,),
-    fix="install-flashinfer.sh",
+    fix=Fix("install-flashinfer.sh", environment=flashinfer_version),
 )
 def flashinfer_versions(facts: Facts, profile: Profile) -> Outcome:
     """``flashinfer-python`` at vLLM's ``==`` pin; ``flashinfer-cubin``/``-jit-cache`` at the same version.

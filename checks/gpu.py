@@ -367,22 +367,3 @@ def gpu_p2p(facts: Facts, profile: Profile) -> Outcome:
             f"NVML did not answer P2P for {len(unknown)} pair(s): {', '.join(unknown[:4])}", evidence
         )
     return Outcome.passed(f"P2P read works for all {total} pairs ({nvlink} over NVLink)", evidence)
-
-
-# The health and memory checks live in their own modules and register with this area.
-from glm5_doctor.checks.gpu_health import gpu_ecc, gpu_mig, gpu_persistence, gpu_throttle  # noqa: E402
-from glm5_doctor.checks.gpu_memory import gpu_free_memory, gpu_vram  # noqa: E402
-
-__all__ = [
-    "gpu_architecture",
-    "gpu_count",
-    "gpu_driver",
-    "gpu_ecc",
-    "gpu_fabric",
-    "gpu_free_memory",
-    "gpu_mig",
-    "gpu_p2p",
-    "gpu_persistence",
-    "gpu_throttle",
-    "gpu_vram",
-]

@@ -3,49 +3,13 @@
 from __future__ import annotations
 
 from glm5_doctor import knowledge
+from glm5_doctor.checks._fixes import first_gpu
 from glm5_doctor.checks._gpu import gpus, label
 from glm5_doctor.deployment.profile import Profile
-from glm5_doctor.engine.check import check
+from glm5_doctor.engine.check import Fix, check
 from glm5_doctor.engine.facts import Facts
 from glm5_doctor.engine.results import Outcome
 from glm5_doctor.probes.nvml import NVML
-
-
-@check(
-    "gpu.mig",
-    title="MIG is off on the GPUs vLLM will use",
-    category="gpu",
-    facts=(NVML,),
-    requires=("gpu.driver",),
-    fix="disable-mig.sh",
-)
-def gpu_mig(facts: Facts, profile: Profile) -> Outcome:
-    """Multi-Instance GPU mode is disabled (current and pending) on every GPU of the group.
-
-    What it checks:
-        ``nvmlDeviceGetMigMode``: current mode on fails, a pending change (applies at the next GPU
-        reset) warns. GPUs without MIG support pass.
-
-    Why it matters:
-        With MIG on, CUDA sees slices, not GPUs: the memory and SMs GLM-5 needs are not there, and
-        tensor parallelism across MIG instances is not supported.
-
-    How to fix:
-        ``nvidia-smi -i N -mig 0`` and a GPU reset, with nothing running: ``glm5-doctor fix gpu.mig``.
-
-    Sources:
-        - nvml-blackwell-memory.md A.3 (MIG mode call); https://docs.nvidia.com/datacenter/tesla/mig-user-guide/
-    """
-    found = gpus(facts, profile)
-    modes = {label(d): d.get("mig_mode") for d in found.group}
-    on = [name for name, mode in modes.items() if mode and mode[0] == 1]
-    pending = [name for name, mode in modes.items() if mode and mode[0] == 0 and mode[1] == 1]
-    evidence: dict[str, object] = {"mig_mode": modes}
-    if on:
-        return Outcome.failed(f"MIG is enabled on {', '.join(on)}: vLLM needs whole GPUs", evidence)
-    if pending:
-        return Outcome.warned(f"MIG will be enabled at the next reset of {', '.join(pending)}", evidence)
-    return Outcome.passed(f"MIG off (or not supported) on all {len(found.group)} GPUs", evidence)
 
 
 @check(
@@ -54,7 +18,7 @@ def gpu_mig(facts: Facts, profile: Profile) -> Outcome:
     category="gpu",
     facts=(NVML,),
     requires=("gpu.driver",),
-    fix="reset-gpu.sh",
+    fix=Fix("reset-gpu.sh", environment=first_gpu),
 )
 def gpu_ecc(facts: Facts, profile: Profile) -> Outcome:
     """Memory health per GPU: volatile uncorrected ECC errors, pending row remaps, remap failures.
@@ -99,6 +63,43 @@ def gpu_ecc(facts: Facts, profile: Profile) -> Outcome:
     if warnings:
         return Outcome.warned("; ".join(warnings), evidence)
     return Outcome.passed(f"no uncorrected ECC errors or pending remaps on {len(found.group)} GPUs", evidence)
+
+
+@check(
+    "gpu.mig",
+    title="MIG is off on the GPUs vLLM will use",
+    category="gpu",
+    facts=(NVML,),
+    requires=("gpu.driver",),
+    fix="disable-mig.sh",
+)
+def gpu_mig(facts: Facts, profile: Profile) -> Outcome:
+    """Multi-Instance GPU mode is disabled (current and pending) on every GPU of the group.
+
+    What it checks:
+        ``nvmlDeviceGetMigMode``: current mode on fails, a pending change (applies at the next GPU
+        reset) warns. GPUs without MIG support pass.
+
+    Why it matters:
+        With MIG on, CUDA sees slices, not GPUs: the memory and SMs GLM-5 needs are not there, and
+        tensor parallelism across MIG instances is not supported.
+
+    How to fix:
+        ``nvidia-smi -i N -mig 0`` and a GPU reset, with nothing running: ``glm5-doctor fix gpu.mig``.
+
+    Sources:
+        - nvml-blackwell-memory.md A.3 (MIG mode call); https://docs.nvidia.com/datacenter/tesla/mig-user-guide/
+    """
+    found = gpus(facts, profile)
+    modes = {label(d): d.get("mig_mode") for d in found.group}
+    on = [name for name, mode in modes.items() if mode and mode[0] == 1]
+    pending = [name for name, mode in modes.items() if mode and mode[0] == 0 and mode[1] == 1]
+    evidence: dict[str, object] = {"mig_mode": modes}
+    if on:
+        return Outcome.failed(f"MIG is enabled on {', '.join(on)}: vLLM needs whole GPUs", evidence)
+    if pending:
+        return Outcome.warned(f"MIG will be enabled at the next reset of {', '.join(pending)}", evidence)
+    return Outcome.passed(f"MIG off (or not supported) on all {len(found.group)} GPUs", evidence)
 
 
 @check(

@@ -3,107 +3,17 @@
 from __future__ import annotations
 
 from glm5_doctor import knowledge
+from glm5_doctor.checks._fixes import longest_context, serve_fix
 from glm5_doctor.checks._gpu import GIB, capability, cuda_total_gib, gpus, label
 from glm5_doctor.deployment.profile import Profile
 from glm5_doctor.engine.check import check
 from glm5_doctor.engine.facts import Facts, parse_version
 from glm5_doctor.engine.results import Outcome
 from glm5_doctor.knowledge.checkpoints import model_spec
-from glm5_doctor.knowledge.memory import effective_kv_cache_dtype, plan
+from glm5_doctor.knowledge.memory import deployment_fit
 from glm5_doctor.probes.distributions import DISTRIBUTIONS, distribution
 from glm5_doctor.probes.model_files import MODEL_FILES
 from glm5_doctor.probes.nvml import NVML
-
-
-@check(
-    "gpu.vram",
-    title="Weights and the requested context fit in each GPU's memory budget",
-    category="gpu",
-    facts=(NVML, DISTRIBUTIONS, MODEL_FILES),
-    requires=("gpu.driver",),
-    fix="suggest-serve-command.sh",
-)
-def gpu_vram(facts: Facts, profile: Profile) -> Outcome:
-    """The memory math of a GLM-5 deployment, per GPU, with the numbers.
-
-    What it checks:
-        Budget = ``--gpu-memory-utilization`` x CUDA-visible memory of the smallest GPU in the group.
-        Out of it: the weights per GPU at this TP/PP (replicated pieces counted on every rank), an
-        8 GiB non-KV overhead estimate, and the rest is KV cache. KV bytes per token are MLA latent
-        plus DSA indexer keys (100,152 B bf16 / 61,464 B fp8 over 78 layers), stored in full on every
-        TP rank. Fails when the weights do not fit or ``--max-model-len`` tokens do not; says the
-        largest max-model-len that fits. With vLLM >= 0.32 on Blackwell, ``auto`` KV means fp8.
-
-    Why it matters:
-        vLLM finds out only after loading the weights: "No available memory for the cache blocks" or
-        "To serve at least one request with the models's max seq len (N), (X GiB KV cache is needed,
-        which is larger than the available KV cache memory (Y GiB)".
-
-    How to fix:
-        Lower ``--max-model-len`` (or ``-1`` for auto-fit), use ``--kv-cache-dtype fp8``, raise
-        ``--gpu-memory-utilization``, or add GPUs (``glm5-doctor fit --gpu H100 --gpus 16`` plans it).
-
-    Sources:
-        - nvml-blackwell-memory.md part C (C.2 weights, C.3 KV per token, C.4 budget, C.5 worked numbers)
-        - glm5-failure-modes.md MEM-02, MEM-03; https://docs.vultr.com/inference-cookbook/cuda/model-guides/glm5
-    """
-    found = gpus(facts, profile)
-    spec = model_spec(profile.model)
-    if spec is None:
-        return Outcome.skipped(f"{profile.model} is not a checkpoint the doctor has numbers for")
-    on_disk = facts[MODEL_FILES]["config"]
-    if on_disk:
-        spec = spec.with_config(on_disk)
-    if not found.group:
-        return Outcome.skipped("no visible GPUs to size (see gpu.count)")
-    totals = [total for total in (cuda_total_gib(d) for d in found.group) if total is not None]
-    if not totals:
-        return Outcome.errored("NVML reported no memory size for the GPUs")
-    smallest = min(totals)
-    vllm = distribution(facts, "vllm")
-    kv_dtype = effective_kv_cache_dtype(
-        profile.kv_cache_dtype, parse_version(vllm["version"]) if vllm else None, capability(found.group[0])
-    )
-    fit = plan(
-        spec,
-        str(found.group[0].get("name")),
-        smallest,
-        len(found.visible),
-        profile.tensor_parallel_size,
-        profile.pipeline_parallel_size,
-        profile.gpu_memory_utilization,
-        profile.max_model_len,
-        kv_dtype,
-    )
-    evidence = fit.to_dict()
-    budget = f"{fit.budget_gib_per_gpu:.1f} GiB budget ({profile.gpu_memory_utilization:.2f} x {smallest:.2f} GiB)"
-    if not fit.weights_fit:
-        return Outcome.failed(
-            f"weights {fit.weights_gib_per_gpu:.1f} GiB + {fit.overhead_gib_per_gpu:.0f} GiB overhead per GPU exceed "
-            f"the {budget} at TP {fit.tensor_parallel_size} x PP {fit.pipeline_parallel_size}: more GPUs needed "
-            "(see glm5-doctor fit)",
-            evidence,
-        )
-    if profile.max_model_len_auto:
-        return Outcome.passed(
-            f"--max-model-len auto: vLLM will pick {fit.max_model_len_that_fits:,} tokens (weights "
-            f"{fit.weights_gib_per_gpu:.1f} + overhead {fit.overhead_gib_per_gpu:.0f} + "
-            f"KV {fit.kv_cache_gib_per_gpu:.1f} GiB of a {budget})",
-            evidence,
-        )
-    if fit.kv_tokens < profile.max_model_len:
-        return Outcome.failed(
-            f"KV cache for one {profile.max_model_len}-token sequence needs "
-            f"{profile.max_model_len * fit.kv_bytes_per_token / GIB:.1f} GiB, only {fit.kv_cache_gib_per_gpu:.1f} GiB "
-            f"is left per GPU; the largest --max-model-len that fits is {fit.max_model_len_that_fits}",
-            evidence,
-        )
-    return Outcome.passed(
-        f"per GPU: weights {fit.weights_gib_per_gpu:.1f} + overhead {fit.overhead_gib_per_gpu:.0f} + KV "
-        f"{fit.kv_cache_gib_per_gpu:.1f} GiB of a {budget}; {fit.kv_tokens:,} tokens ({kv_dtype} KV) = "
-        f"{fit.sequences_at_max_model_len:g} sequences of {profile.max_model_len}",
-        evidence,
-    )
 
 
 @check(
@@ -162,5 +72,130 @@ def gpu_free_memory(facts: Facts, profile: Profile) -> Outcome:
         )
     return Outcome.passed(
         f"{len(found.group)} GPUs have the {profile.gpu_memory_utilization:.2f} x total that vLLM will request free",
+        evidence,
+    )
+
+
+@check(
+    "gpu.vram",
+    title="Weights and the requested context fit in each GPU's memory budget",
+    category="gpu",
+    facts=(NVML, DISTRIBUTIONS, MODEL_FILES),
+    fix=serve_fix(longest_context),
+)
+def gpu_vram(facts: Facts, profile: Profile) -> Outcome:
+    """The memory math of a GLM-5 deployment, per GPU, with the numbers.
+
+    What it checks:
+        Budget = ``--gpu-memory-utilization`` x CUDA-visible memory of the smallest GPU in the group
+        (or of the GPU named with ``--gpu``, when planning). Out of it: the weights per GPU at this
+        TP/PP (replicated pieces counted on every rank, the MTP layer when speculative decoding loads
+        it), an 8 GiB non-KV overhead estimate, and the rest is KV cache. KV bytes per token are MLA
+        latent plus DSA indexer keys (100,152 B bf16 / 61,464 B fp8 over 78 layers), stored in full
+        on every TP rank. Fails when the weights do not fit, when ``--max-model-len`` tokens do not,
+        or when ``--max-model-len`` is beyond the checkpoint's ``max_position_embeddings`` (202,752
+        for GLM-5; from config.json when it is on disk, else the known checkpoint's); says the
+        largest max-model-len that works. With vLLM >= 0.32 on Blackwell, ``auto`` KV means fp8.
+
+    Why it matters:
+        vLLM finds out only after loading the weights: "No available memory for the cache blocks" or
+        "To serve at least one request with the models's max seq len (N), (X GiB KV cache is needed,
+        which is larger than the available KV cache memory (Y GiB)". A ``--max-model-len`` above the
+        position limit is refused with "User-specified max_model_len (N) is greater than the derived
+        max_model_len (max_position_embeddings=202752 ...)".
+
+    How to fix:
+        Lower ``--max-model-len`` (or ``-1`` for auto-fit), use ``--kv-cache-dtype fp8``, raise
+        ``--gpu-memory-utilization``, or add GPUs (``glm5-doctor fit --gpu H100 --gpus 16`` plans it).
+
+    Sources:
+        - nvml-blackwell-memory.md part C (C.2 weights, C.3 KV per token, C.4 budget, C.5 worked numbers)
+        - glm5-failure-modes.md MEM-02, MEM-03; https://docs.vultr.com/inference-cookbook/cuda/model-guides/glm5
+        - vllm 0.16.0 wheel: vllm/config/model.py (_get_and_verify_max_len)
+    """
+    spec = model_spec(profile.model)
+    if spec is None:
+        return Outcome.skipped(f"{profile.model} is not a checkpoint the doctor has numbers for")
+    vllm = distribution(facts, "vllm")
+    vllm_version = parse_version(vllm["version"]) if vllm else None
+    if profile.detect_gpu:
+        nvml = facts[NVML]
+        if nvml["status"] != "ok":
+            return Outcome.skipped(
+                f"no GPUs to size here (NVML: {nvml['status']}; see gpu.driver); plan with --gpu NAME"
+            )
+        found = gpus(facts, profile)
+        if not found.group:
+            return Outcome.skipped("no visible GPUs to size (see gpu.count)")
+        totals = [total for total in (cuda_total_gib(d) for d in found.group) if total is not None]
+        if not totals:
+            return Outcome.errored("NVML reported no memory size for the GPUs")
+        gpu_name, total, count = str(found.group[0].get("name")), min(totals), len(found.visible)
+        gpu_capability, gpu_source = capability(found.group[0]), "NVML on this machine"
+    else:
+        planned = knowledge.GPUS[profile.gpu]
+        gpu_name, total, count = planned.name, planned.cuda_total_gib, profile.gpus or profile.gpus_needed
+        gpu_capability = planned.compute_capability
+        gpu_source = f"planned: {'measured' if planned.measured else 'an estimate'}, {planned.source}"
+    config = facts[MODEL_FILES]["config"]
+    fit = deployment_fit(
+        spec,
+        gpu_name,
+        total,
+        count,
+        gpu_capability,
+        vllm_version,
+        tensor_parallel_size=profile.tensor_parallel_size,
+        pipeline_parallel_size=profile.pipeline_parallel_size,
+        gpu_memory_utilization=profile.gpu_memory_utilization,
+        max_model_len=profile.max_model_len,
+        kv_cache_dtype=profile.kv_cache_dtype,
+        mtp=profile.mtp,
+        config=config if isinstance(config, dict) else None,
+    )
+    evidence = {
+        **fit.to_dict(),
+        "gpu_source": gpu_source,
+        "model_source": spec.source + (" + config.json" if isinstance(config, dict) else ""),
+    }
+    budget = f"{fit.budget_gib_per_gpu:.1f} GiB budget ({profile.gpu_memory_utilization:.2f} x {total:.2f} GiB)"
+    if not fit.weights_fit:
+        return Outcome.failed(
+            f"weights {fit.weights_gib_per_gpu:.1f} GiB + {fit.overhead_gib_per_gpu:.0f} GiB overhead per GPU exceed "
+            f"the {budget} at TP {fit.tensor_parallel_size} x PP {fit.pipeline_parallel_size}: more GPUs needed "
+            "(see glm5-doctor fit)",
+            evidence,
+        )
+    if not profile.detect_gpu and not fit.enough_gpus:
+        return Outcome.failed(
+            f"{fit.gpus} x {gpu_name} planned, but TP {fit.tensor_parallel_size} x PP "
+            f"{fit.pipeline_parallel_size} needs {profile.gpus_needed}",
+            evidence,
+        )
+    if profile.max_model_len_auto:
+        return Outcome.passed(
+            f"--max-model-len auto: vLLM will pick {fit.max_model_len_that_fits:,} tokens (weights "
+            f"{fit.weights_gib_per_gpu:.1f} + overhead {fit.overhead_gib_per_gpu:.0f} + "
+            f"KV {fit.kv_cache_gib_per_gpu:.1f} GiB of a {budget})",
+            evidence,
+        )
+    if not fit.within_position_limit:
+        return Outcome.failed(
+            f"--max-model-len {profile.max_model_len:,} is beyond {profile.model}'s {fit.max_position_embeddings:,} "
+            f"positions (max_position_embeddings): vLLM refuses it; the largest --max-model-len that works here "
+            f"is {fit.max_model_len_that_fits:,}",
+            evidence,
+        )
+    if fit.kv_tokens < profile.max_model_len:
+        return Outcome.failed(
+            f"KV cache for one {profile.max_model_len}-token sequence needs "
+            f"{profile.max_model_len * fit.kv_bytes_per_token / GIB:.1f} GiB, only {fit.kv_cache_gib_per_gpu:.1f} GiB "
+            f"is left per GPU; the largest --max-model-len that fits is {fit.max_model_len_that_fits}",
+            evidence,
+        )
+    return Outcome.passed(
+        f"per GPU: weights {fit.weights_gib_per_gpu:.1f} + overhead {fit.overhead_gib_per_gpu:.0f} + KV "
+        f"{fit.kv_cache_gib_per_gpu:.1f} GiB of a {budget}; {fit.kv_tokens:,} tokens ({fit.kv_cache_dtype} KV) = "
+        f"{fit.sequences_at_max_model_len:g} sequences of {profile.max_model_len}",
         evidence,
     )

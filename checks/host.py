@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from glm5_doctor.checks._fixes import server_port
 from glm5_doctor.deployment.profile import Profile
-from glm5_doctor.engine.check import check
+from glm5_doctor.engine.check import Fix, check
 from glm5_doctor.engine.facts import Facts
 from glm5_doctor.engine.results import Outcome
 from glm5_doctor.probes.host import HOST, HostFact
@@ -95,7 +96,7 @@ def host_memory(facts: Facts, profile: Profile) -> Outcome:
     title="The server's port is free on its address",
     category="host",
     facts=(HOST,),
-    fix="free-port.sh",
+    fix=Fix("free-port.sh", environment=server_port),
 )
 def host_port(facts: Facts, profile: Profile) -> Outcome:
     """The ``--port`` (8000) can be bound on ``--host`` (all addresses by default), holder named.

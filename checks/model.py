@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from glm5_doctor import knowledge
+from glm5_doctor.checks._fixes import (
+    longest_context,
+    model_download,
+    serve_fix,
+    transformers_spec,
+    without_speculative_config,
+)
 from glm5_doctor.deployment.profile import Profile
-from glm5_doctor.engine.check import check
+from glm5_doctor.engine.check import Fix, check
 from glm5_doctor.engine.facts import Facts, parse_version
 from glm5_doctor.engine.results import Outcome
 from glm5_doctor.knowledge.checkpoints import model_spec
@@ -34,7 +41,7 @@ def _not_here(files: ModelFilesFact) -> Outcome:
     title="config.json is GLM-5's, and --max-model-len is within its limit",
     category="model",
     facts=(MODEL_FILES,),
-    fix="suggest-serve-command.sh",
+    fix=serve_fix(longest_context),
 )
 def model_config(facts: Facts, profile: Profile) -> Outcome:
     """The checkpoint's ``config.json``: architecture, model type, context limit, quantization.
@@ -119,7 +126,7 @@ def _declared_quantization(files: ModelFilesFact) -> str | None:
     title="Every weight shard is on disk and complete (or there is room to download it)",
     category="model",
     facts=(MODEL_FILES, HOST),
-    fix="download-model.sh",
+    fix=Fix("download-model.sh", environment=model_download),
     timeout_s=30.0,
 )
 def model_files(facts: Facts, profile: Profile) -> Outcome:
@@ -200,7 +207,7 @@ def model_files(facts: Facts, profile: Profile) -> Outcome:
     title="The tokenizer's class exists in the installed transformers",
     category="model",
     facts=(MODEL_FILES, DISTRIBUTIONS),
-    fix="install-transformers.sh",
+    fix=Fix("install-transformers.sh", environment=transformers_spec),
 )
 def model_tokenizer(facts: Facts, profile: Profile) -> Outcome:
     """``tokenizer_config.json`` ``TokenizersBackend`` needs transformers 5.
@@ -243,7 +250,7 @@ def model_tokenizer(facts: Facts, profile: Profile) -> Outcome:
     title="MTP is requested only for a checkpoint that ships the MTP layer",
     category="model",
     facts=(MODEL_FILES,),
-    fix="suggest-serve-command.sh",
+    fix=serve_fix(without_speculative_config),
 )
 def model_mtp_weights(facts: Facts, profile: Profile) -> Outcome:
     """``--speculative-config`` method ``mtp`` needs the tensors of layer ``num_hidden_layers``.

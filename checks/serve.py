@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 from glm5_doctor import knowledge
+from glm5_doctor.checks._fixes import (
+    attention_backend_flag,
+    dividing_tensor_parallel,
+    fp8_kv_cache,
+    glm5_parsers,
+    serve_fix,
+    string_content_format,
+)
 from glm5_doctor.checks._gpu import target_capability
 from glm5_doctor.deployment.profile import Profile
 from glm5_doctor.deployment.serve_args import ServeArgs
@@ -30,7 +38,7 @@ def _serve(profile: Profile) -> ServeArgs | None:
     title="GLM-5's tool and reasoning parsers are chosen and exist in this vLLM",
     category="serve",
     facts=(VLLM_FILES,),
-    fix="suggest-serve-command.sh",
+    fix=serve_fix(glm5_parsers),
 )
 def serve_parsers(facts: Facts, profile: Profile) -> Outcome:
     """``--tool-call-parser glm47`` and ``--reasoning-parser glm45``, registered by the installed vLLM.
@@ -100,7 +108,7 @@ def serve_parsers(facts: Facts, profile: Profile) -> Outcome:
     "serve.chat-template-format",
     title="Tool calling uses --chat-template-content-format string",
     category="serve",
-    fix="suggest-serve-command.sh",
+    fix=serve_fix(string_content_format),
 )
 def serve_chat_template_format(facts: Facts, profile: Profile) -> Outcome:
     """With tool calling, ``--chat-template-content-format string``.
@@ -139,7 +147,7 @@ def serve_chat_template_format(facts: Facts, profile: Profile) -> Outcome:
     title="--kv-cache-dtype has a sparse-MLA backend on this GPU and vLLM",
     category="serve",
     facts=(DISTRIBUTIONS, NVML),
-    fix="suggest-serve-command.sh",
+    fix=serve_fix(fp8_kv_cache),
 )
 def serve_kv_cache_dtype(facts: Facts, profile: Profile) -> Outcome:
     """The KV cache dtype against the sparse-MLA backends of the GPU and vLLM version.
@@ -189,7 +197,7 @@ def serve_kv_cache_dtype(facts: Facts, profile: Profile) -> Outcome:
     title="No VLLM_ATTENTION_BACKEND left in the environment",
     category="serve",
     facts=(HOST,),
-    fix="suggest-serve-command.sh",
+    fix=serve_fix(attention_backend_flag),
 )
 def serve_attention_backend_env(facts: Facts, profile: Profile) -> Outcome:
     """``VLLM_ATTENTION_BACKEND`` is ignored by current vLLM: a warning with the flag to use instead.
@@ -288,7 +296,7 @@ def serve_mtp_with_tools(facts: Facts, profile: Profile) -> Outcome:
     title="--tensor-parallel-size divides GLM-5's 64 attention heads",
     category="serve",
     facts=(MODEL_FILES,),
-    fix="suggest-serve-command.sh",
+    fix=serve_fix(dividing_tensor_parallel),
 )
 def serve_tensor_parallel(facts: Facts, profile: Profile) -> Outcome:
     """``num_attention_heads % tensor_parallel_size == 0``.

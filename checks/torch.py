@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from glm5_doctor import knowledge
+from glm5_doctor.checks._fixes import torch_spec
 from glm5_doctor.checks._gpu import target_capability
 from glm5_doctor.checks._pins import requirement_for, satisfies
 from glm5_doctor.deployment.profile import Profile
-from glm5_doctor.engine.check import check
+from glm5_doctor.engine.check import Fix, check
 from glm5_doctor.engine.facts import Facts, parse_version
 from glm5_doctor.engine.results import Outcome
 from glm5_doctor.probes.distributions import DISTRIBUTIONS, distribution
@@ -19,7 +20,7 @@ from glm5_doctor.probes.torch_build import TORCH_BUILD, TorchFact
     title="torch is a CUDA build for the target GPU, at vLLM's pin",
     category="toolchain",
     facts=(TORCH_BUILD, DISTRIBUTIONS, NVML),
-    fix="install-torch.sh",
+    fix=Fix("install-torch.sh", environment=torch_spec),
 )
 def torch_cuda_build(facts: Facts, profile: Profile) -> Outcome:
     """torch's CUDA version from ``torch/version.py`` (never imported) against the GPU and vLLM's pin.

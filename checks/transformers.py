@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from glm5_doctor import knowledge
+from glm5_doctor.checks._fixes import transformers_spec
 from glm5_doctor.checks._pins import combine, requirement_for, satisfies, simplest_window
 from glm5_doctor.deployment.profile import Profile
-from glm5_doctor.engine.check import check
+from glm5_doctor.engine.check import Fix, check
 from glm5_doctor.engine.facts import Facts, parse_version
 from glm5_doctor.engine.results import Outcome
 from glm5_doctor.probes.distributions import DISTRIBUTIONS, DistributionFact, distribution, install_source
@@ -20,7 +21,7 @@ GLM5_FLOOR = SpecifierSet(f">={knowledge.TRANSFORMERS_FIRST_GLM5}")
     title="transformers knows GLM-5's model type (glm_moe_dsa)",
     category="python-stack",
     facts=(DISTRIBUTIONS, TRANSFORMERS_FILES),
-    fix="install-transformers.sh",
+    fix=Fix("install-transformers.sh", environment=transformers_spec),
 )
 def transformers_glm_moe_dsa(facts: Facts, profile: Profile) -> Outcome:
     """transformers ships the ``glm_moe_dsa`` model type that GLM-5's config.json names.
@@ -102,7 +103,7 @@ def transformers_glm_moe_dsa(facts: Facts, profile: Profile) -> Outcome:
     category="python-stack",
     facts=(DISTRIBUTIONS,),
     requires=("vllm.installed",),
-    fix="install-transformers.sh",
+    fix=Fix("install-transformers.sh", environment=transformers_spec),
 )
 def transformers_vllm_pin(facts: Facts, profile: Profile) -> Outcome:
     """The installed transformers inside the window that satisfies vLLM's pin and GLM-5.

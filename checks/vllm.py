@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 
 from glm5_doctor import knowledge
+from glm5_doctor.checks._fixes import torch_spec
 from glm5_doctor.checks._pins import satisfies
 from glm5_doctor.deployment.profile import Profile
-from glm5_doctor.engine.check import check
+from glm5_doctor.engine.check import Fix, check
 from glm5_doctor.engine.facts import Facts, parse_version
 from glm5_doctor.engine.results import Outcome
 from glm5_doctor.probes.distributions import DISTRIBUTIONS, distribution, distribution_copies, install_source
@@ -268,7 +269,7 @@ def _first(items: list[str]) -> str:
     category="toolchain",
     facts=(VLLM_FILES, TORCH_BUILD),
     requires=("vllm.installed",),
-    fix="install-torch.sh",
+    fix=Fix("install-torch.sh", environment=torch_spec),
 )
 def vllm_cuda_build(facts: Facts, profile: Profile) -> Outcome:
     """The CUDA runtime vLLM's ``_C`` extension links, read from its ELF ``DT_NEEDED`` entries.

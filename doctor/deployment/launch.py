@@ -1,8 +1,6 @@
-"""``glm5-doctor preflight -- vllm serve ...``: the deployment read from the real launch command.
+"""``glm5-doctor preflight -- vllm serve ...``: which Python the command runs, and becoming the server.
 
-The profile comes from the command line vLLM will get (defaults as vLLM's: utilization 0.9,
-KV cache ``auto``, port 8000, and, without ``--max-model-len``, the model's own
-``max_position_embeddings``). The Python environment judged is the one the command will run in:
+The Python environment judged is the one the command will run in:
 the interpreter named in the ``vllm`` script's shebang, or the ``python`` of ``python -m``.
 On success the doctor replaces itself with the command (``os.execvp``): same PID, same
 environment, signals go straight to vLLM.
@@ -12,35 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import replace
-
-from glm5_doctor.deployment.profile import DEFAULT_PROFILE, Profile
-from glm5_doctor.deployment.serve_args import ServeArgs, ServeArgsError
-from glm5_doctor.knowledge.checkpoints import model_spec
 
 SHEBANG_LIMIT = 512
-DEFAULT_MAX_POSITION = 202752
-
-
-def profile_from_serve(serve: ServeArgs) -> Profile:
-    if not serve.model:
-        raise ServeArgsError("the command names no model (vLLM would serve its default test model, not GLM-5)")
-    spec = model_spec(serve.model)
-    longest = spec.max_position_embeddings if spec else DEFAULT_MAX_POSITION
-    auto = serve.max_model_len == -1
-    return replace(
-        DEFAULT_PROFILE,
-        name="preflight",
-        model=serve.model,
-        tensor_parallel_size=serve.tensor_parallel_size,
-        pipeline_parallel_size=serve.pipeline_parallel_size,
-        max_model_len=longest if serve.max_model_len is None or auto else serve.max_model_len,
-        max_model_len_auto=auto,
-        gpu_memory_utilization=serve.gpu_memory_utilization,
-        kv_cache_dtype=serve.kv_cache_dtype,
-        port=serve.port,
-        serve=serve,
-    )
 
 
 def target_python(argv: list[str]) -> str | None:

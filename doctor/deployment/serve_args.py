@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import json
 import os
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from glm5_doctor.deployment import values
+from glm5_doctor.deployment.values import DeploymentValueError
 from glm5_doctor.engine.redact import is_secret_name
 
 API_SERVER_MODULE = "vllm.entrypoints.openai.api_server"
-HUMAN_INT = re.compile(r"(\d+(?:\.\d+)?)([kKmMgGtT])")
-DECIMAL = {"k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
-BINARY = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 #: option -> field, for options that take a value; aliases map to the same field.
 VALUE_OPTIONS = {
@@ -53,7 +52,7 @@ FLAG_OPTIONS = {
 }
 
 
-class ServeArgsError(ValueError):
+class ServeArgsError(DeploymentValueError):
     """The command line is not one preflight can read; the message says why, in one line."""
 
 
@@ -92,25 +91,6 @@ class ServeArgs:
     @property
     def tool_calling(self) -> bool:
         return self.enable_auto_tool_choice or self.tool_call_parser is not None
-
-
-def human_readable_int(text: str, allow_auto: bool = False) -> int:
-    """vLLM's reading of ``1k`` (1,000), ``1K`` (1,024), ``25.6k`` (25,600), and ``-1``/``auto``."""
-    value = text.strip()
-    if allow_auto and (value == "-1" or value.lower() == "auto"):
-        return -1
-    match = HUMAN_INT.fullmatch(value)
-    if match:
-        number, suffix = match.groups()
-        if suffix in DECIMAL:
-            return int(float(number) * DECIMAL[suffix])
-        if "." in number:
-            raise ServeArgsError(f"decimals are not allowed with binary suffixes like {suffix}: {text!r}")
-        return int(number) * BINARY[suffix]
-    try:
-        return int(value)
-    except ValueError:
-        raise ServeArgsError(f"not an integer: {text!r}") from None
 
 
 def parse_serve_command(argv: list[str]) -> ServeArgs:
@@ -201,36 +181,34 @@ def _scalar(value: str) -> Any:
 def _build(
     argv: list[str],
     launcher: str,
-    values: dict[str, Any],
+    given: dict[str, Any],
     speculative: dict[str, Any],
     served: list[str],
     unknown: list[str],
 ) -> ServeArgs:
     converted: dict[str, Any] = {}
-    for key in ("tensor_parallel_size", "pipeline_parallel_size", "port"):
-        if key in values:
-            converted[key] = _positive(key, values[key])
-    if "max_model_len" in values:
-        converted["max_model_len"] = human_readable_int(values["max_model_len"], allow_auto=True)
-    if "gpu_memory_utilization" in values:
+    readers: dict[str, Callable[[str], Any]] = {
+        "tensor_parallel_size": lambda text: values.positive_int(text, "--tensor-parallel-size"),
+        "pipeline_parallel_size": lambda text: values.positive_int(text, "--pipeline-parallel-size"),
+        "port": values.port,
+        "max_model_len": values.max_model_len,
+        "gpu_memory_utilization": values.utilization,
+    }
+    for key, read in readers.items():
+        if key in given:
+            try:
+                converted[key] = read(given[key])
+            except DeploymentValueError as exc:
+                raise ServeArgsError(str(exc)) from None
+    if "speculative_config" in given:
         try:
-            utilization = float(values["gpu_memory_utilization"])
-        except ValueError:
-            raise ServeArgsError(
-                f"--gpu-memory-utilization: not a number: {values['gpu_memory_utilization']!r}"
-            ) from None
-        if not 0 < utilization <= 1:
-            raise ServeArgsError(f"--gpu-memory-utilization must be in (0, 1], not {utilization}")
-        converted["gpu_memory_utilization"] = utilization
-    if "speculative_config" in values:
-        try:
-            parsed = json.loads(values["speculative_config"])
+            parsed = json.loads(given["speculative_config"])
         except ValueError:
             raise ServeArgsError("--speculative-config is not valid JSON") from None
         if not isinstance(parsed, dict):
             raise ServeArgsError("--speculative-config must be a JSON object")
         speculative = {**parsed, **speculative}
-    plain = {k: v for k, v in values.items() if k not in converted and k != "speculative_config"}
+    plain = {k: v for k, v in given.items() if k not in converted and k != "speculative_config"}
     return ServeArgs(
         argv=tuple(mask_secrets(argv)),
         launcher=launcher,
@@ -240,16 +218,6 @@ def _build(
         served_model_name=tuple(served),
         unknown_options=tuple(unknown),
     )
-
-
-def _positive(key: str, text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise ServeArgsError(f"--{key.replace('_', '-')}: not an integer: {text!r}") from None
-    if value < 1:
-        raise ServeArgsError(f"--{key.replace('_', '-')} must be at least 1, not {value}")
-    return value
 
 
 def mask_secrets(argv: list[str]) -> list[str]:

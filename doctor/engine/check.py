@@ -9,7 +9,7 @@ scanning a module's attributes, so importing a module twice cannot register a ch
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,9 +18,30 @@ from glm5_doctor.engine.facts import FactKey
 if TYPE_CHECKING:
     from glm5_doctor.deployment.profile import Profile
     from glm5_doctor.engine.facts import Facts
-    from glm5_doctor.engine.results import Outcome
+    from glm5_doctor.engine.results import Outcome, Report, Result
 
 CheckFunction = Callable[["Facts", "Profile"], "Outcome"]
+#: The variables a fix script needs, from the failing result and the report (its target, its profile).
+FixEnvironment = Callable[["Result", "Report"], Mapping[str, str]]
+#: A ``vllm serve`` argv with the result's problem corrected, or None when it cannot be corrected.
+ServeEdit = Callable[[list[str], Mapping[str, Any]], "list[str] | None"]
+FIXES_PACKAGE = "glm5_doctor.fixes"
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A check's remedy: the script, what it needs from this machine, the serve-command correction.
+
+    ``environment`` fills the script's inputs (``PYTHON`` is always set); ``serve_edit`` writes
+    the corrected ``vllm serve`` line that ``suggest-serve-command.sh`` prints. Plugins may ship
+    their scripts in their own package (``package``).
+    """
+
+    script: str
+    environment: FixEnvironment | None = None
+    serve_edit: ServeEdit | None = None
+    package: str = FIXES_PACKAGE
+
 
 #: ``area.name``, each part lower-kebab: ``vllm.glm5-architecture``.
 CHECK_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -41,13 +62,17 @@ class Check:
     function: CheckFunction
     facts: tuple[FactKey[Any], ...] = ()
     requires: tuple[str, ...] = ()
-    fix: str | None = None
+    fix: Fix | None = None
     timeout_s: float = DEFAULT_TIMEOUT_S
     doc: str = ""
 
     @property
     def area(self) -> str:
         return self.id.split(".", 1)[0]
+
+    @property
+    def fix_script(self) -> str | None:
+        return self.fix.script if self.fix else None
 
     def sections(self) -> dict[str, str]:
         """The docstring split into its fixed sections (missing ones are absent)."""
@@ -65,7 +90,7 @@ def check(
     category: str,
     facts: tuple[FactKey[Any] | str, ...] = (),
     requires: tuple[str, ...] = (),
-    fix: str | None = None,
+    fix: Fix | str | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> Callable[[CheckFunction], Check]:
     """Turn a pure function of facts and profile into a :class:`Check`."""
@@ -80,7 +105,7 @@ def check(
             function=function,
             facts=tuple(FactKey(key) if isinstance(key, str) else key for key in facts),
             requires=tuple(requires),
-            fix=fix,
+            fix=Fix(fix) if isinstance(fix, str) else fix,
             timeout_s=timeout_s,
             doc=cleandoc(function.__doc__ or ""),
         )

@@ -1,9 +1,10 @@
-"""Which checks exist: the built-in modules, then third-party plugins from one entry-point group.
+"""Which checks exist: every module of the built-in checks package, then plugins from one entry-point group.
 
-Built-ins are an explicit tuple (pytest's ``default_plugins``, llm's ``DEFAULT_PLUGINS``) and
-are also declared in the ``glm5_doctor.checks`` entry-point group, the group plugins use; both
-paths go through the same loader and the same validation. The tuple keeps a source checkout
-without installed metadata working; a test keeps it and pyproject's entry points equal.
+Built-ins are found by scanning ``glm5_doctor.checks`` (every public module; ``_helpers`` are
+skipped), so a check added to any module of the package is registered without a second edit;
+:data:`AREA_ORDER` only orders the catalog. Plugins come through the ``glm5_doctor.checks``
+entry-point group; both paths go through the same validation (IDs, areas, requirements, the
+facts a check declares, the fix script it links).
 
 A plugin's entry-point name is its ID area (flake8's prefix rule): ``acme = "acme_checks"``
 may only declare ``acme.*`` checks. A plugin that fails to import or validate becomes a
@@ -13,6 +14,7 @@ may only declare ``acme.*`` checks. A plugin that fails to import or validate be
 from __future__ import annotations
 
 import os
+import pkgutil
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,21 +31,21 @@ else:  # the stdlib's entry_points() API settled in 3.12; the backport gives 3.1
 ENTRY_POINT_GROUP = "glm5_doctor.checks"
 DISABLE_AUTOLOAD_ENV = "GLM5_DOCTOR_DISABLE_PLUGIN_AUTOLOAD"
 
-#: Built-in check modules by entry-point name, in catalog order.
-BUILTIN_MODULES: tuple[tuple[str, str], ...] = (
-    ("python", "glm5_doctor.checks.python"),
-    ("vllm", "glm5_doctor.checks.vllm"),
-    ("transformers", "glm5_doctor.checks.transformers"),
-    ("torch", "glm5_doctor.checks.torch"),
-    ("cuda", "glm5_doctor.checks.cuda"),
-    ("deepgemm", "glm5_doctor.checks.deepgemm"),
-    ("flashinfer", "glm5_doctor.checks.flashinfer"),
-    ("gpu", "glm5_doctor.checks.gpu"),
-    ("model", "glm5_doctor.checks.model"),
-    ("serve", "glm5_doctor.checks.serve"),
-    ("host", "glm5_doctor.checks.host"),
+BUILTIN_PACKAGE = "glm5_doctor.checks"
+#: Catalog order of the built-in areas (a module of an area not listed here comes after them).
+AREA_ORDER: tuple[str, ...] = (
+    "python",
+    "vllm",
+    "transformers",
+    "torch",
+    "cuda",
+    "deepgemm",
+    "flashinfer",
+    "gpu",
+    "model",
+    "serve",
+    "host",
 )
-BUILTIN_AREAS = frozenset(name for name, _ in BUILTIN_MODULES)
 OWN_DISTRIBUTION = "glm5-doctor"
 
 
@@ -103,8 +105,13 @@ def load_registry(autoload_plugins: bool | None = None) -> Registry:
     checks: list[Check] = []
     sources: dict[str, str] = {}
     errors: list[LoadError] = []
-    for area, module_name in BUILTIN_MODULES:
-        _add(checks, sources, errors, area, "builtin", checks_in_module(import_module(module_name)), builtin=True)
+    for module in builtin_modules():
+        found = checks_in_module(module)
+        areas = {item.area for item in found}
+        for area in sorted(areas, key=_area_rank):
+            _add(checks, sources, errors, area, "builtin", [c for c in found if c.area == area], builtin=True)
+    builtin_areas = {item.area for item in checks}
+    checks.sort(key=lambda item: _area_rank(item.area))  # stable: module order within an area
     if autoload_plugins:
         for entry_point in _plugin_entry_points():
             dist = entry_point.dist
@@ -115,9 +122,25 @@ def load_registry(autoload_plugins: bool | None = None) -> Registry:
             except Exception as exc:  # noqa: BLE001 - a broken plugin is reported, never fatal
                 errors.append(LoadError(entry_point.name, label, f"{type(exc).__name__}: {exc}"))
                 continue
-            _add(checks, sources, errors, entry_point.name, label, found, builtin=False)
+            _add(checks, sources, errors, entry_point.name, label, found, builtin=False, reserved=builtin_areas)
     _validate_requirements(checks, errors)
+    _validate_declarations(checks, sources, errors)
     return Registry(tuple(checks), sources, tuple(errors))
+
+
+def builtin_modules() -> list[ModuleType]:
+    """Every public module of the built-in checks package, in name order."""
+    package = import_module(BUILTIN_PACKAGE)
+    names = sorted(info.name for info in pkgutil.iter_modules(package.__path__) if not info.name.startswith("_"))
+    return [import_module(f"{BUILTIN_PACKAGE}.{name}") for name in names]
+
+
+def builtin_areas() -> frozenset[str]:
+    return frozenset(item.area for module in builtin_modules() for item in checks_in_module(module))
+
+
+def _area_rank(area: str) -> tuple[int, str]:
+    return (AREA_ORDER.index(area), "") if area in AREA_ORDER else (len(AREA_ORDER), area)
 
 
 def _plugin_entry_points() -> list[metadata.EntryPoint]:
@@ -146,9 +169,10 @@ def _add(
     source: str,
     found: list[Check],
     builtin: bool,
+    reserved: frozenset[str] | set[str] = frozenset(),
 ) -> None:
     problems = []
-    if not builtin and area in BUILTIN_AREAS:
+    if not builtin and area in reserved:
         problems.append(f"area {area!r} is reserved for built-in checks")
     known = {item.id for item in checks}
     for item in found:
@@ -171,3 +195,24 @@ def _validate_requirements(checks: list[Check], errors: list[LoadError]) -> None
         missing = [r for r in item.requires if r not in known]
         if missing:
             errors.append(LoadError(item.area, item.id, f"requires unknown check(s) {', '.join(missing)}"))
+
+
+def _validate_declarations(checks: list[Check], sources: dict[str, str], errors: list[LoadError]) -> None:
+    """Facts a check declares must have a probe; a fix must resolve to a script. Bad plugins are dropped."""
+    from glm5_doctor.probes import PROBES
+    from glm5_doctor.remedies import RemedyError, script_file
+
+    for item in list(checks):
+        problems = [f"declares unknown fact {key.name!r}" for key in item.facts if key.name not in PROBES]
+        if item.fix is not None:
+            try:
+                script_file(item.fix)
+            except RemedyError as exc:
+                problems.append(str(exc))
+        if not problems:
+            continue
+        if sources.get(item.id) == "builtin":
+            raise RuntimeError(f"{item.id}: {'; '.join(problems)}")
+        errors.append(LoadError(item.area, sources.get(item.id, item.id), f"{item.id}: {'; '.join(problems)}"))
+        checks.remove(item)
+        sources.pop(item.id, None)

@@ -130,7 +130,7 @@ def _outcome_of(item: Check, finished: _Finished) -> Outcome:
 def _result(item: Check, outcome: Outcome, duration_ms: int, sources: Mapping[str, str] | None) -> Result:
     fix = None
     if item.fix and outcome.suggest_fix and outcome.status in (Status.FAIL, Status.WARN, Status.ERROR):
-        fix = FixRef(script=item.fix, command=f"glm5-doctor fix {item.id}")
+        fix = FixRef(script=item.fix.script, command=f"glm5-doctor fix {item.id}")
     source = (sources or {}).get(item.id, "builtin")
     return Result(item.id, item.title, item.category, outcome, duration_ms, fix, source)
 

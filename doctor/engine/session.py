@@ -1,35 +1,82 @@
-"""One diagnosis, end to end: gather the facts the selected checks need, judge, build a Report."""
+"""One diagnosis, end to end: a :class:`Request` in, a redacted :class:`Report` out.
+
+Every command that judges the machine (``run``, ``preflight``, ``fit``, ``fix``) comes through
+:func:`diagnose`: select the checks, describe the target interpreter, gather the facts the
+selected checks declared, judge, and redact once on the way out.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from glm5_doctor import __version__
 from glm5_doctor.deployment.profile import Profile
 from glm5_doctor.engine.check import Check
 from glm5_doctor.engine.facts import Facts
-from glm5_doctor.engine.registry import LoadError
+from glm5_doctor.engine.redact import Redactor
+from glm5_doctor.engine.registry import LoadError, Registry
 from glm5_doctor.engine.results import Outcome, Report, Result
 from glm5_doctor.engine.runner import gather_facts, run_checks
 from glm5_doctor.knowledge.cuda_devices import visible_devices
 from glm5_doctor.probes import PROBES, ProbeContext
-from glm5_doctor.probes.interpreter import INTERPRETER
+from glm5_doctor.probes.interpreter import INTERPRETER, InterpreterError, target_interpreter
 from glm5_doctor.probes.nvml import NVML
 
 PLUGIN_CATEGORY = "plugins"
 
 
-def diagnose(
+class RequestError(Exception):
+    """The request cannot be judged (unknown check, unusable ``--python``): a usage error, exit 2."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to judge: the deployment, the environment it runs in, and which checks."""
+
+    profile: Profile
+    python: str | None = None
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    deep: bool = False
+
+
+def diagnose(request: Request, registry: Registry) -> Report:
+    try:
+        checks = registry.select(request.select, request.ignore)
+    except ValueError as exc:
+        raise RequestError(str(exc)) from None
+    python = None
+    if request.python is not None:
+        python = os.path.abspath(os.path.expanduser(request.python))
+        if not os.path.exists(python):
+            raise RequestError(f"--python {request.python}: no such file")
+    profile = request.profile
+    # The compile probe targets the GPUs NVML finds, unless the user named one (--gpu) to plan for.
+    gpu_arch = None if profile.detect_gpu else profile.arch_flag()
+    context = ProbeContext(python=python, deep=request.deep, gpu_arch=gpu_arch, profile=profile)
+    if python is not None:
+        try:
+            target_interpreter(context)
+        except InterpreterError as exc:
+            raise RequestError(f"--python: {exc}") from None
+    report = judge(checks, profile, context, registry.sources, registry.load_errors)
+    return Redactor(os.environ).report(report)
+
+
+def judge(
     checks: Sequence[Check],
     profile: Profile,
     context: ProbeContext,
     sources: dict[str, str] | None = None,
     load_errors: Sequence[LoadError] = (),
 ) -> Report:
+    """Gather what ``checks`` declared and judge it (no selection, no redaction)."""
     needed = [fact.name for item in checks for fact in item.facts]
-    facts = gather_facts(["interpreter", *needed], PROBES, context)
+    facts = gather_facts([INTERPRETER.name, *needed], PROBES, context)
     results = run_checks(checks, facts, profile, sources)
     results.extend(plugin_error_result(error) for error in load_errors)
     return Report(
@@ -75,4 +122,4 @@ def describe_target(facts: Facts, context: ProbeContext) -> dict[str, object]:
             "gpus": describe_gpus(facts),
         }
     python = context.python or sys.executable
-    return {"python": python, "python_version": None, "error": facts.errors.get("interpreter")}
+    return {"python": python, "python_version": None, "error": facts.errors.get(INTERPRETER.name)}

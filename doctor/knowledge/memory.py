@@ -60,6 +60,8 @@ class Fit:
     gpu_memory_utilization: float
     kv_cache_dtype: str
     max_model_len: int
+    #: the checkpoint's position limit: vLLM refuses a longer --max-model-len whatever the memory
+    max_position_embeddings: int
     budget_gib_per_gpu: float
     weights_gib_per_gpu: float
     overhead_gib_per_gpu: float
@@ -71,6 +73,7 @@ class Fit:
     sequences_at_max_model_len: float
     enough_gpus: bool
     weights_fit: bool
+    within_position_limit: bool
     fits: bool
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,6 +104,7 @@ def plan(
     weights_fit = weights + OVERHEAD_GIB < budget
     longest = min(tokens, model.max_position_embeddings)
     enough = gpus >= tp * pp
+    within_limit = max_model_len <= model.max_position_embeddings
     return Fit(
         model=model.name,
         gpu=gpu,
@@ -111,6 +115,7 @@ def plan(
         gpu_memory_utilization=gpu_memory_utilization,
         kv_cache_dtype=kv_cache_dtype,
         max_model_len=max_model_len,
+        max_position_embeddings=model.max_position_embeddings,
         budget_gib_per_gpu=round(budget, 2),
         weights_gib_per_gpu=round(weights, 2),
         overhead_gib_per_gpu=OVERHEAD_GIB,
@@ -122,5 +127,43 @@ def plan(
         sequences_at_max_model_len=round(tokens / max_model_len, 2) if max_model_len > 0 else 0.0,
         enough_gpus=enough,
         weights_fit=weights_fit,
-        fits=enough and weights_fit and tokens >= max_model_len,
+        within_position_limit=within_limit,
+        fits=enough and weights_fit and within_limit and tokens >= max_model_len,
+    )
+
+
+def deployment_fit(
+    model: ModelSpec,
+    gpu: str,
+    gpu_total_gib: float,
+    gpus: int,
+    compute_capability: tuple[int, int] | None,
+    vllm_version: Version | None,
+    *,
+    tensor_parallel_size: int,
+    pipeline_parallel_size: int,
+    gpu_memory_utilization: float,
+    max_model_len: int,
+    kv_cache_dtype: str,
+    mtp: bool,
+    config: dict[str, Any] | None,
+) -> Fit:
+    """The memory calculation with the inputs vLLM would really use: the one place they are assembled.
+
+    The checkpoint's own config.json (when on disk) overrides the table's shapes and position limit;
+    the KV dtype is the one the installed vLLM will store on this GPU; the MTP layer counts when
+    speculative decoding loads it. ``gpu.vram`` and ``glm5-doctor fit`` both come through here.
+    """
+    checkpoint = model.with_config(config) if config else model
+    return plan(
+        checkpoint,
+        gpu,
+        gpu_total_gib,
+        gpus,
+        tensor_parallel_size,
+        pipeline_parallel_size,
+        gpu_memory_utilization,
+        max_model_len,
+        effective_kv_cache_dtype(kv_cache_dtype, vllm_version, compute_capability),
+        mtp=mtp,
     )

@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from glm5_doctor.engine.check import CHECK_ID, DOC_SECTIONS, Check
-from glm5_doctor.engine.registry import BUILTIN_MODULES, load_registry
-from glm5_doctor.fix_scripts import fix_script, fix_scripts, script_header
+from glm5_doctor.engine.check import CHECK_ID, DOC_SECTIONS, Check, Fix
+from glm5_doctor.engine.registry import load_registry
+from glm5_doctor.engine.results import Outcome
+from glm5_doctor.remedies import script_file, script_header, shipped_scripts
 from glm5_doctor.report import Format
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,15 +39,15 @@ def test_every_check_documents_every_section(item: Check) -> None:
 
 
 def test_every_linked_script_exists_and_every_script_is_linked() -> None:
-    linked = {item.fix for item in REGISTRY.checks if item.fix}
-    shipped = set(fix_scripts())
+    linked = {item.fix_script for item in REGISTRY.checks if item.fix_script}
+    shipped = set(shipped_scripts())
     assert linked - shipped == set(), "checks link scripts that do not exist"
     assert shipped - linked == set(), "scripts no check links to"
 
 
-@pytest.mark.parametrize("name", fix_scripts())
+@pytest.mark.parametrize("name", shipped_scripts())
 def test_fix_scripts_have_the_header_and_are_valid_bash(name: str) -> None:
-    text = fix_script(name).read_text()
+    text = script_file(Fix(name)).read_text()
     assert text.startswith("#!/usr/bin/env bash\n")
     assert "set -euo pipefail" in text
     header = script_header(text)
@@ -54,10 +55,10 @@ def test_fix_scripts_have_the_header_and_are_valid_bash(name: str) -> None:
     verified = [part.strip() for part in header["Verifies"].split("(")[0].split(",")]
     assert all(REGISTRY.get(check_id) for check_id in verified), verified
     assert "DRY_RUN" in text
-    subprocess.run(["bash", "-n", str(fix_script(name))], check=True)
+    subprocess.run(["bash", "-n", str(script_file(Fix(name)))], check=True)
 
 
-@pytest.mark.parametrize("name", fix_scripts())
+@pytest.mark.parametrize("name", shipped_scripts())
 def test_fix_scripts_dry_run_prints_and_changes_nothing(name: str, tmp_path: Path) -> None:
     """Under DRY_RUN=1 a script only prints; the target it names is never created."""
     fake_python = tmp_path / "bin" / "python3"
@@ -77,7 +78,9 @@ def test_fix_scripts_dry_run_prints_and_changes_nothing(name: str, tmp_path: Pat
         "HOME": str(tmp_path),
     }
     before = sorted(p.name for p in tmp_path.iterdir())
-    completed = subprocess.run(["bash", str(fix_script(name))], env=env, capture_output=True, text=True, check=False)
+    completed = subprocess.run(
+        ["bash", str(script_file(Fix(name)))], env=env, capture_output=True, text=True, check=False
+    )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip(), "a dry run must say what it would do"
     if name.startswith("install-") and name != "install-cuda-toolkit.sh":
@@ -86,9 +89,46 @@ def test_fix_scripts_dry_run_prints_and_changes_nothing(name: str, tmp_path: Pat
     assert sorted(p.name for p in tmp_path.iterdir()) == before, "a dry run created files"
 
 
-def test_builtin_modules_match_the_declared_entry_points() -> None:
-    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["glm5_doctor.checks"]
-    assert declared == dict(BUILTIN_MODULES)
+def test_a_check_in_any_module_of_the_checks_package_is_registered(tmp_path: Path) -> None:
+    """No re-export trap: a new module needs no import anywhere else to be found."""
+    import glm5_doctor.checks
+
+    (tmp_path / "zz_extra.py").write_text(
+        "from glm5_doctor import Outcome, check\n\n"
+        "@check('extra.new-rule', title='A rule in a new module', category='host')\n"
+        "def new_rule(facts, profile):\n    return Outcome.passed('ok')\n"
+    )
+    glm5_doctor.checks.__path__.append(str(tmp_path))
+    try:
+        ids = [item.id for item in load_registry(autoload_plugins=False).checks]
+    finally:
+        glm5_doctor.checks.__path__.remove(str(tmp_path))
+        sys.modules.pop("glm5_doctor.checks.zz_extra", None)
+    assert "extra.new-rule" in ids
+    # the GPU area spans three modules, none of them re-exported from another
+    assert {"gpu.driver", "gpu.ecc", "gpu.mig", "gpu.vram", "gpu.free-memory"} <= set(ids)
+    assert ids.index("python.version") < ids.index("gpu.driver") < ids.index("host.shm")
+
+
+def test_a_plugin_whose_fix_or_facts_cannot_resolve_is_a_load_error(tmp_path: Path) -> None:
+    from glm5_doctor.engine.check import check
+    from glm5_doctor.engine.registry import LoadError, _validate_declarations
+
+    @check("acme.bad-fix", title="t", category="host", fix="no-such-script.sh")
+    def bad_fix(facts: object, profile: object) -> Outcome:
+        return Outcome.passed("ok")
+
+    @check("acme.bad-fact", title="t", category="host", facts=("no_such_fact",))
+    def bad_fact(facts: object, profile: object) -> Outcome:
+        return Outcome.passed("ok")
+
+    checks = [bad_fix, bad_fact]
+    sources = {"acme.bad-fix": "acme 1.0", "acme.bad-fact": "acme 1.0"}
+    errors: list[LoadError] = []
+    _validate_declarations(checks, sources, errors)
+    assert checks == []
+    assert "no fix script named 'no-such-script.sh'" in errors[0].error
+    assert "declares unknown fact 'no_such_fact'" in errors[1].error
 
 
 def test_every_format_renders(tmp_path: Path) -> None:
@@ -119,6 +159,6 @@ def test_shellcheck_passes_on_every_script() -> None:
     shellcheck = shutil.which("shellcheck")
     if shellcheck is None:
         pytest.skip("shellcheck is not installed (CI installs Debian's package)")
-    scripts = [str(fix_script(name)) for name in fix_scripts()] + [str(ROOT / ".ci" / "run")]
+    scripts = [str(script_file(Fix(name))) for name in shipped_scripts()] + [str(ROOT / ".ci" / "run")]
     completed = subprocess.run([shellcheck, *scripts], capture_output=True, text=True, check=False)
     assert completed.returncode == 0, completed.stdout

@@ -20,10 +20,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from glm5_doctor.engine.check import Fix
 from glm5_doctor.engine.registry import load_registry
 from glm5_doctor.engine.results import Outcome, Report, Result, Status
-from glm5_doctor.fix_scripts import fix_scripts, script_header
-from glm5_doctor.serve_fixes import corrected_command
+from glm5_doctor.remedies import corrected_serve_command, script_file, script_header, shipped_scripts
 from helpers import WHEELS, TargetEnv, by_id, doctor_env, run_doctor
 
 REGISTRY = load_registry(autoload_plugins=False)
@@ -234,7 +234,11 @@ def test_suggested_command_for_serve_problems() -> None:
     report = Report("0", {"serve": {"argv": argv}}, {"python": "p", "python_version": "3"}, ())
 
     def fixed(check_id: str, **evidence: object) -> str:
-        command = corrected_command(Result(check_id, "t", "serve", Outcome(Status.FAIL, "m", evidence), 0), report)
+        fix = REGISTRY.get(check_id).fix  # type: ignore[union-attr]
+        assert fix is not None
+        command = corrected_serve_command(
+            fix, Result(check_id, "t", "serve", Outcome(Status.FAIL, "m", evidence), 0), report
+        )
         assert command is not None
         return command
 
@@ -291,13 +295,11 @@ def test_every_check_that_can_fail_names_a_script() -> None:
     assert missing == []
 
 
-@pytest.mark.parametrize("name", fix_scripts())
+@pytest.mark.parametrize("name", shipped_scripts())
 def test_every_script_says_what_verifies_it_and_those_checks_link_it(name: str) -> None:
-    from glm5_doctor.fix_scripts import fix_script
-
-    header = script_header(fix_script(name).read_text())
+    header = script_header(script_file(Fix(name)).read_text())
     verified = [part.strip() for part in header["Verifies"].split("(")[0].split(",")]
-    linking = {item.id for item in REGISTRY.checks if item.fix == name}
+    linking = {item.id for item in REGISTRY.checks if item.fix_script == name}
     assert set(verified) == linking, f"{name}: header says {verified}, linked by {sorted(linking)}"
 
 

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from glm5_doctor.deployment.serve_args import ServeArgsError, human_readable_int, mask_secrets, parse_serve_command
+from glm5_doctor.deployment.serve_args import ServeArgsError, mask_secrets, parse_serve_command
+from glm5_doctor.deployment.values import human_readable_int
 from helpers import (
     WHEELS,
     TargetEnv,
