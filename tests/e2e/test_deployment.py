@@ -1,0 +1,144 @@
+"""One deployment, one truth: the same deployment values give the same memory verdict on every command.
+
+Run on a fake 8 x B200 node (the fake libnvidia-ml played by the real nvidia-ml-py), so ``run``,
+``fit``, ``fix`` and ``preflight`` all size the GPUs NVML reports, through the one gpu.vram path.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import TargetEnv, build_fake_nvml, by_id, nvml_env, scenario_lines
+
+GLM5_POSITIONS = 202_752
+
+
+@pytest.fixture(scope="module")
+def fake_nvml(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_fake_nvml(tmp_path_factory.mktemp("fake-nvml"))
+
+
+def doctor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "glm5_doctor", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def vram_on_every_command(env: dict[str, str], python: str, value: str, tmp_path: Path) -> dict[str, dict[str, Any]]:
+    """gpu.vram's result (or fit's JSON) for ``--max-model-len value`` on run, fit, fix and preflight."""
+    found: dict[str, dict[str, Any]] = {}
+    run = doctor(env, "run", "--python", python, "--select", "gpu.vram", "--format", "json", "--max-model-len", value)
+    found["run"] = {**by_id(json.loads(run.stdout))["gpu.vram"], "exit": run.returncode}
+    fit = doctor(env, "fit", "--python", python, "--format", "json", "--max-model-len", value)
+    assert fit.returncode in (0, 1), fit.stderr
+    found["fit"] = {"evidence": json.loads(fit.stdout), "exit": fit.returncode}
+    report = tmp_path / f"preflight-{value}.json"
+    vllm = tmp_path / "bin" / "vllm"  # never started: the launch is refused or the test ends first
+    vllm.parent.mkdir(exist_ok=True)
+    vllm.write_text("#!/bin/sh\nexit 0\n")
+    vllm.chmod(0o755)
+    preflight = doctor(
+        env,
+        "preflight",
+        "--python",
+        python,
+        "--select",
+        "gpu.vram",
+        "--format",
+        "json",
+        "--output",
+        str(report),
+        "--",
+        str(vllm),
+        "serve",
+        "zai-org/GLM-5-FP8",
+        "--tensor-parallel-size",
+        "8",
+        "--max-model-len",
+        value,
+    )
+    found["preflight"] = {**by_id(json.loads(report.read_text()))["gpu.vram"], "exit": preflight.returncode}
+    fix = doctor(env, "fix", "gpu.vram", "--python", python, "--max-model-len", value)
+    found["fix"] = {"stdout": fix.stdout, "exit": fix.returncode}
+    return found
+
+
+def test_max_model_len_beyond_the_positions_fails_everywhere_with_the_largest_that_works(
+    fake_nvml: Path, tmp_path: Path, target_env: TargetEnv
+) -> None:
+    env = nvml_env(fake_nvml, scenario_lines("b200x8"), tmp_path / "nvml")
+    found = vram_on_every_command(env, str(target_env.python), "300000", tmp_path)
+    for command in ("run", "preflight"):
+        assert found[command]["status"] == "fail", (command, found[command])
+        assert "largest --max-model-len that works here is 202,752" in found[command]["message"]
+        assert found[command]["exit"] == 1
+    assert found["fit"]["exit"] == 1
+    assert found["fit"]["evidence"]["within_position_limit"] is False
+    assert found["fit"]["evidence"]["max_model_len_that_fits"] == GLM5_POSITIONS
+    assert found["fix"]["exit"] == 1
+    assert "--max-model-len 202752" in found["fix"]["stdout"] or "202,752" in found["fix"]["stdout"]
+
+
+@pytest.mark.parametrize(("value", "tokens"), [("32k", 32_000), ("32K", 32_768), ("auto", GLM5_POSITIONS)])
+def test_one_grammar_gives_the_same_numbers_on_all_four_commands(
+    fake_nvml: Path, tmp_path: Path, target_env: TargetEnv, value: str, tokens: int
+) -> None:
+    env = nvml_env(fake_nvml, scenario_lines("b200x8"), tmp_path / "nvml")
+    found = vram_on_every_command(env, str(target_env.python), value, tmp_path)
+    numbers = {
+        command: (
+            (found[command]["evidence"]["max_model_len"], found[command]["evidence"]["kv_tokens"])
+            if command != "fix"
+            else None
+        )
+        for command in ("run", "fit", "preflight")
+    }
+    assert set(numbers.values()) == {(tokens, numbers["run"][1])}, numbers  # type: ignore[index]
+    assert found["run"]["status"] == found["preflight"]["status"] == "pass"
+    assert found["fit"]["exit"] == 0
+    assert found["fix"]["exit"] == 0 and "gpu.vram: nothing to fix (pass" in found["fix"]["stdout"]
+
+
+def test_fit_plans_without_a_download_and_still_honours_the_position_limit() -> None:
+    env = {"GLM5_DOCTOR_DISABLE_PLUGIN_AUTOLOAD": "1", "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
+    fit = doctor(env, "fit", "--gpu", "B200", "--gpus", "8", "--max-model-len", "300000")
+    assert fit.returncode == 1
+    assert "largest --max-model-len that works here is 202,752" in " ".join(fit.stdout.split())
+
+
+@pytest.mark.parametrize("bad", ["0", "-2", "9" * 40 + "k", "12.5K", "lots"])
+def test_absurd_deployment_values_are_usage_errors_on_every_command(bad: str, tmp_path: Path) -> None:
+    env = {"GLM5_DOCTOR_DISABLE_PLUGIN_AUTOLOAD": "1", "PATH": "/usr/bin:/bin"}
+    for command in (["run"], ["fit", "--gpu", "B200"], ["fix", "gpu.vram"]):
+        completed = doctor(env, *command, "--max-model-len", bad)
+        assert completed.returncode == 2, (command, completed.stderr)
+        assert "Traceback" not in completed.stderr
+    preflight = doctor(env, "preflight", "--", "vllm", "serve", "zai-org/GLM-5-FP8", "--max-model-len", bad)
+    assert preflight.returncode == 2, preflight.stderr
+    assert "Traceback" not in preflight.stderr
+
+
+def _all_check_ids() -> list[str]:
+    from glm5_doctor.engine.registry import load_registry
+
+    return [item.id for item in load_registry(autoload_plugins=False).checks]
+
+
+@pytest.mark.parametrize("check_id", _all_check_ids())
+def test_fix_of_every_listed_check_exits_0_1_or_2(check_id: str, tmp_path: Path) -> None:
+    env = {"GLM5_DOCTOR_DISABLE_PLUGIN_AUTOLOAD": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    completed = doctor(env, "fix", check_id)
+    assert completed.returncode in (0, 1, 2), completed.stderr
+    assert "internal error" not in completed.stderr
+    assert check_id in completed.stdout
