@@ -47,7 +47,9 @@ def cuda_nvcc(facts: Facts, profile: Profile) -> Outcome:
         ``glm5-doctor fix cuda.nvcc``.
 
     Sources:
-        - glm5-failure-modes.md 1.4, DG-03, DG-04, DG-08
+        - https://github.com/deepseek-ai/DeepGEMM/blob/v2.1.1.post3/deep_gemm/__init__.py (how CUDA is found)
+        - https://github.com/vllm-project/vllm/blob/main/tools/install_deepgemm.sh (skips below CUDA 12.8)
+        - vllm 0.33.0 wheel: vllm/third_party/deep_gemm/_C_extension.abi3.so (NVCC >= 12.9)
         - https://github.com/deepseek-ai/DeepGEMM (README: CUDA 12.3+ for SM90, 12.9+ for SM100)
         - https://github.com/deepseek-ai/DeepGEMM/pull/173
     """
@@ -141,7 +143,9 @@ def cuda_compile_probe(facts: Facts, profile: Profile) -> Outcome:
         ``deepgemm.cutlass-headers``, arch errors to ``cuda.nvcc``. ``glm5-doctor fix cuda.compile-probe``.
 
     Sources:
-        - glm5-failure-modes.md DG-04, DG-05 (error formats), 1.4 (JIT flags, DG_JIT_CPP_STANDARD)
+        - https://github.com/deepseek-ai/DeepGEMM/blob/main/csrc/utils/exception.hpp (error format)
+        - https://github.com/deepseek-ai/DeepGEMM/pull/173 (nvcc failure output)
+        - https://github.com/deepseek-ai/DeepGEMM#readme (JIT environment variables, DG_JIT_CPP_STANDARD)
         - https://github.com/deepseek-ai/DeepGEMM/blob/main/csrc/jit/compiler.hpp
     """
     compiled: CompileFact = facts[COMPILE]

@@ -50,7 +50,8 @@ def deepgemm_installed(facts: Facts, profile: Profile) -> Outcome:
         expects, or use vLLM 0.21+ which bundles it for every Python: ``glm5-doctor fix deepgemm.installed``.
 
     Sources:
-        - glm5-failure-modes.md DG-01, DG-06, DG-07, 1.4
+        - https://github.com/vllm-project/vllm/issues/29943 ; https://github.com/zai-org/GLM-5/issues/10
+        - https://github.com/vllm-project/recipes/pull/559 ; https://github.com/vllm-project/vllm/issues/51758
         - vLLM wheels 0.16.0/0.20.0/0.21.0/0.33.0: vllm/utils/deep_gemm.py, vllm/third_party/deep_gemm file lists
         - https://github.com/vllm-project/vllm/pull/37980 ; https://github.com/vllm-project/vllm/issues/42431
         - https://pypi.org/project/deep-gemm/1.0.0/
@@ -110,7 +111,8 @@ def deepgemm_kernels(facts: Facts, profile: Profile) -> Outcome:
 
     Sources:
         - vLLM wheels 0.16.0, 0.20.0, 0.33.0: vllm/utils/deep_gemm.py ``_lazy_init``
-        - glm5-failure-modes.md DG-02, DG-07
+        - https://github.com/deepseek-ai/DeepGEMM/blob/main/deep_gemm/__init__.py (exported kernels)
+        - https://github.com/vllm-project/recipes/pull/559
     """
     found: DeepGemmFact = facts[DEEP_GEMM]
     files: VllmFilesFact = facts[VLLM_FILES]
@@ -162,7 +164,7 @@ def deepgemm_cutlass_headers(facts: Facts, profile: Profile) -> Outcome:
         Reinstall DeepGEMM from a recursive clone: ``glm5-doctor fix deepgemm.cutlass-headers``.
 
     Sources:
-        - glm5-failure-modes.md DG-05; DeepGEMM setup.py (prepare_includes, package_data)
+        - https://github.com/deepseek-ai/DeepGEMM/blob/main/setup.py (prepare_includes, package_data)
         - vLLM 0.20.0/0.33.0 wheels: vllm/third_party/deep_gemm/include/{cute,cutlass,deep_gemm}
     """
     found: DeepGemmFact = facts[DEEP_GEMM]
@@ -204,7 +206,7 @@ def deepgemm_shadowing(facts: Facts, profile: Profile) -> Outcome:
         Uninstall the external copy unless you pin it on purpose: ``glm5-doctor fix deepgemm.shadowing``.
 
     Sources:
-        - glm5-failure-modes.md DG-07; vLLM 0.33 ``_import_deep_gemm`` docstring
+        - vllm 0.33.0 wheel: vllm/utils/deep_gemm.py ``_import_deep_gemm`` docstring
         - https://github.com/vllm-project/recipes/pull/559 ; https://github.com/vllm-project/vllm/issues/51758
     """
     found: DeepGemmFact = facts[DEEP_GEMM]
@@ -250,7 +252,7 @@ def deepgemm_jit_cache(facts: Facts, profile: Profile) -> Outcome:
         ``glm5-doctor fix deepgemm.jit-cache``.
 
     Sources:
-        - glm5-failure-modes.md L-03; vLLM 0.16 vllm/utils/deep_gemm.py and vllm/envs.py
+        - vllm 0.16.0 wheel: vllm/utils/deep_gemm.py and vllm/envs.py (DG_JIT_CACHE_DIR default)
         - https://github.com/deepseek-ai/DeepGEMM (README: DG_JIT_CACHE_DIR)
     """
     cache = facts[JIT_CACHE]

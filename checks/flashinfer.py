@@ -39,7 +39,7 @@ def flashinfer_versions(facts: Facts, profile: Profile) -> Outcome:
         ``glm5-doctor fix flashinfer.versions``. ``FLASHINFER_DISABLE_VERSION_CHECK=1`` only hides it.
 
     Sources:
-        - glm5-failure-modes.md PKG-06; vLLM wheel METADATA (flashinfer-python / flashinfer-cubin pins)
+        - vLLM wheel METADATA 0.16.0-0.33.0 (flashinfer-python / flashinfer-cubin pins)
         - https://github.com/vllm-project/vllm/issues/49804 ; https://github.com/flashinfer-ai/flashinfer/issues/4781
     """
     vllm = distribution(facts, "vllm")

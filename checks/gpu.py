@@ -58,7 +58,11 @@ def gpu_driver(facts: Facts, profile: Profile) -> Outcome:
         or use a CUDA 12 build (vLLM <= 0.19, the -cu129 images): ``glm5-doctor fix gpu.driver``.
 
     Sources:
-        - glm5-failure-modes.md DRV-01, PKG-07; nvml-blackwell-memory.md A.2, A.4, B.2
+        - https://docs.nvidia.com/datacenter/tesla/drivers/supported-drivers-and-cuda-toolkit-versions.html
+        - https://docs.nvidia.com/deploy/cuda-compatibility/minor-version-compatibility.html
+        - https://docs.nvidia.com/deploy/nvml-api/group__nvmlInitializationAndCleanup.html (NVML init errors)
+        - https://github.com/NVIDIA/open-gpu-kernel-modules/issues/1333 (NVML calls hung in D state)
+        - https://github.com/modelscope/FunASR/issues/2973 ("found version 12080" on a CUDA 13 torch)
         - https://github.com/NVIDIA/cloud-native-docs/pull/184 ; https://github.com/pytorch/pytorch/pull/162531
     """
     nvml: NvmlFact = facts[NVML]
@@ -147,7 +151,9 @@ def gpu_count(facts: Facts, profile: Profile) -> Outcome:
         fits what is here (``glm5-doctor fit`` shows what would): ``--tp``/``--pp``.
 
     Sources:
-        - glm5-failure-modes.md MEM-03 (8x H200/B200 for FP8; 16x H100); nvml-blackwell-memory.md L-6 (ordering)
+        - https://docs.vllm.ai/projects/recipes/en/latest/GLM/GLM5.html (FP8 on 8x H200)
+        - https://github.com/zai-org/GLM-5/issues/25 (16x H100 for FP8)
+        - https://docs.nvidia.com/deploy/nvml-api/group__nvmlDeviceQueries.html (NVML index is not the CUDA index)
         - https://docs.nvidia.com/cuda/cuda-c-programming-guide/index.html#env-vars (CUDA_VISIBLE_DEVICES)
     """
     found = gpus(facts, profile)
@@ -203,7 +209,9 @@ def gpu_architecture(facts: Facts, profile: Profile) -> Outcome:
         Serve on H100/H200/B200/B300/GB200 (NVFP4: Blackwell only). No script can change the GPU.
 
     Sources:
-        - glm5-failure-modes.md ATTN-01, CFG-07, 1.5; https://github.com/zai-org/GLM-5/issues/25
+        - vllm 0.16.0 wheel: vllm/v1/attention/backends/mla/flashmla_sparse.py (compute capability 9.x, 10.x)
+        - https://github.com/zai-org/GLM-5/issues/25
+        - https://huggingface.co/lukealonso/GLM-5-NVFP4 (NVFP4 requires Blackwell)
         - https://github.com/vllm-project/vllm/issues/54059
     """
     found = gpus(facts, profile)
@@ -268,7 +276,9 @@ def gpu_fabric(facts: Facts, profile: Profile) -> Outcome:
         kernel modules): ``glm5-doctor fix gpu.fabric``.
 
     Sources:
-        - glm5-failure-modes.md DRV-02; nvml-blackwell-memory.md B.4 and A.3 (fabric call and states)
+        - https://docs.nvidia.com/deploy/nvml-api/structnvmlGpuFabricInfo__v3__t.html (fabric state and status)
+        - https://docs.nvidia.com/datacenter/tesla/pdf/fabric-manager-user-guide.pdf (NVLSM on HGX B200)
+        - https://github.com/aws-samples/aws-deep-learning-ami-ubuntu-dcv-desktop/issues/33 (error 802)
         - https://github.com/NVIDIA/gpu-operator/issues/2781 ; https://github.com/siderolabs/extensions/pull/717
     """
     found = gpus(facts, profile)
@@ -337,7 +347,9 @@ def gpu_p2p(facts: Facts, profile: Profile) -> Outcome:
         setting (``iommu=pt``), and that the GPUs sit on the same board.
 
     Sources:
-        - nvml-blackwell-memory.md A.3 (P2P statuses and the constant trap); glm5-failure-modes.md SYS-03
+        - https://docs.nvidia.com/deploy/nvml-api/group__nvmlDeviceQueries.html (nvmlDeviceGetP2PStatus)
+        - nvidia-ml-py 13.615.71 wheel: pynvml.py (NVML_P2P_CAPS_INDEX_READ is the tuple (0,))
+        - https://huggingface.co/lukealonso/GLM-5-NVFP4 (iommu=pt for P2P on PCIe hosts)
     """
     found = gpus(facts, profile)
     if len(found.group) < 2:

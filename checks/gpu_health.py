@@ -37,7 +37,7 @@ def gpu_ecc(facts: Facts, profile: Profile) -> Outcome:
         recurring errors mean the GPU needs replacement: ``glm5-doctor fix gpu.ecc``.
 
     Sources:
-        - nvml-blackwell-memory.md A.3 (ECC counts, row remapping)
+        - https://docs.nvidia.com/deploy/nvml-api/group__nvmlDeviceQueries.html (ECC counts, remapped rows)
         - https://docs.nvidia.com/deploy/a100-gpu-mem-error-mgmt/index.html
     """
     found = gpus(facts, profile)
@@ -88,7 +88,8 @@ def gpu_mig(facts: Facts, profile: Profile) -> Outcome:
         ``nvidia-smi -i N -mig 0`` and a GPU reset, with nothing running: ``glm5-doctor fix gpu.mig``.
 
     Sources:
-        - nvml-blackwell-memory.md A.3 (MIG mode call); https://docs.nvidia.com/datacenter/tesla/mig-user-guide/
+        - https://docs.nvidia.com/deploy/nvml-api/group__nvmlMultiInstanceGPU.html (nvmlDeviceGetMigMode)
+        - https://docs.nvidia.com/datacenter/tesla/mig-user-guide/
     """
     found = gpus(facts, profile)
     modes = {label(d): d.get("mig_mode") for d in found.group}
@@ -125,7 +126,8 @@ def gpu_persistence(facts: Facts, profile: Profile) -> Outcome:
         Run ``nvidia-persistenced`` (or ``nvidia-smi -pm 1``): ``glm5-doctor fix gpu.persistence``.
 
     Sources:
-        - https://docs.nvidia.com/deploy/driver-persistence/index.html ; nvml-blackwell-memory.md A.3
+        - https://docs.nvidia.com/deploy/driver-persistence/index.html
+        - https://docs.nvidia.com/deploy/nvml-api/group__nvmlDeviceQueries.html (nvmlDeviceGetPersistenceMode)
     """
     found = gpus(facts, profile)
     off = [label(d) for d in found.group if d.get("persistence_mode") == 0]
@@ -160,7 +162,7 @@ def gpu_throttle(facts: Facts, profile: Profile) -> Outcome:
         Check cooling, power capping and the BMC's power-brake signal; nothing to change in software.
 
     Sources:
-        - nvml-blackwell-memory.md A.3 (clock event reason bits)
+        - https://docs.nvidia.com/deploy/nvml-api/group__nvmlClocksEventReasons.html (clock event reason bits)
     """
     found = gpus(facts, profile)
     slow = {}

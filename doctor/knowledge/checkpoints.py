@@ -1,10 +1,10 @@
 """The GLM-5 checkpoints the doctor knows: the numbers memory planning needs, each with its source.
 
-Shapes are from GLM-5's config (nvml-blackwell-memory.md C.1: transformers' GlmMoeDsaConfig
-defaults, the real GLM-5.1 config.json and tensor table). Weight totals are computed from the
-exact tensor shapes (C.2); ``replicated_gib`` is what every tensor-parallel rank holds in full
+Shapes are from GLM-5's config (transformers' GlmMoeDsaConfig
+defaults, https://huggingface.co/zai-org/GLM-5-FP8/blob/main/config.json). Weight totals are computed from the
+exact tensor shapes (our arithmetic); ``replicated_gib`` is what every tensor-parallel rank holds in full
 (q_a/kv_a projections, the DSA indexer, the router gate), solved from the per-GPU figures at TP 8
-and TP 4 of C.2 (FP8: 88.7 and 175.3 GiB per GPU of 694.9 GiB, so 2.10 GiB replicated).
+and TP 4 (FP8: 88.7 and 175.3 GiB per GPU of 694.9 GiB, so 2.10 GiB replicated).
 A ``config.json`` found on disk overrides the shape fields (see ``with_config``).
 """
 
@@ -29,7 +29,7 @@ class ModelSpec:
     qk_rope_head_dim: int = 64
     index_head_dim: int = 128
     max_position_embeddings: int = 202752
-    source: str = "nvml-blackwell-memory.md C.1-C.2"
+    source: str = "computed from the tensor shapes of https://huggingface.co/zai-org/GLM-5-FP8 (config.json, 128x128 FP8 block scales)"
 
     def with_config(self, config: dict[str, Any]) -> ModelSpec:
         """The same checkpoint with the shape values its own config.json states."""
@@ -49,7 +49,7 @@ class ModelSpec:
 
 
 GLM5_FP8 = ModelSpec("zai-org/GLM-5-FP8", "fp8", weights_total_gib=694.9, replicated_gib=2.10, mtp_gib=9.3)
-#: Routed experts NVFP4, the rest BF16 (ModelOpt style): 415 GiB, 55.4 / 106.8 GiB per GPU at TP 8 / 4 (C.2).
+#: Routed experts NVFP4, the rest BF16 (ModelOpt style): 415 GiB, 55.4 / 106.8 GiB per GPU at TP 8 / 4 (computed).
 GLM5_NVFP4 = ModelSpec("lukealonso/GLM-5-NVFP4", "nvfp4", weights_total_gib=415.0, replicated_gib=4.03, mtp_gib=0.0)
 #: BF16: twice the FP8 checkpoint's bytes for the FP8 parts; an estimate (the doctor's own arithmetic).
 GLM5_BF16 = ModelSpec(

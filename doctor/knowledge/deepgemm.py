@@ -2,9 +2,9 @@
 
 vLLM 0.16-0.19 import ``deep_gemm`` and nothing else. From 0.20.0 ``vllm/utils/deep_gemm.py``
 tries ``import deep_gemm`` first and falls back to ``vllm.third_party.deep_gemm`` only on
-ImportError, so an external copy that imports wins over the vendored, tested one (DG-07),
+ImportError, so an external copy that imports wins over the vendored, tested one,
 and one whose compiled extension cannot load for this Python is skipped.
-[wheel] vllm 0.20.0 and 0.33.0 ``_import_deep_gemm``.
+vllm 0.20.0 and 0.33.0 wheels: vllm/utils/deep_gemm.py ``_import_deep_gemm``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Does GLM-5 fit the GPUs: weights, overhead, KV cache and context, per GPU. Pure arithmetic.
 
-Math and worked numbers: nvml-blackwell-memory.md part C. vLLM budgets
+Math and worked numbers: the doctor's own arithmetic over GLM-5's tensor shapes. vLLM budgets
 ``gpu_memory_utilization x CUDA-visible memory`` per GPU; out of that come the weights (replicated
-pieces on every TP rank), a non-KV overhead (activations, workspaces, CUDA graphs: 5-8 GiB is the
-reference's estimate; 8 is used, the cautious end), and what is left is KV cache. GLM-5's MLA cache
+pieces on every TP rank), a non-KV overhead (activations, workspaces, CUDA graphs: 5-8 GiB is an
+estimate, not measured for GLM-5; 8 is used, the cautious end), and what is left is KV cache. GLM-5's MLA cache
 has one latent head, so every TP rank stores every token: capacity does not grow with TP.
 """
 
@@ -27,7 +27,8 @@ def kv_bytes_per_token_per_layer(model: ModelSpec, kv_cache_dtype: str) -> int:
 
     bf16 (``auto``): (kv_lora_rank + rope) x 2 = 1,152 B. Any fp8 dtype becomes ``fp8_ds_mla``:
     512 B fp8 latent + 16 B scales + 128 B bf16 rope = 656 B. Indexer keys, always: 128 B fp8 + 4 B
-    scale = 132 B. (C.3, from vLLM's MLAAttentionSpec and DeepseekV32IndexerCache page sizes.)
+    scale = 132 B. (vLLM's MLAAttentionSpec and DeepseekV32IndexerCache page sizes:
+    vllm/v1/kv_cache_interface.py, vllm/model_executor/models/deepseek_v2.py.)
     """
     if kv_cache_dtype in FP8_KV_DTYPES:
         latent = model.kv_lora_rank + (model.kv_lora_rank // 128) * 4 + model.qk_rope_head_dim * 2
@@ -40,8 +41,8 @@ def kv_bytes_per_token_per_layer(model: ModelSpec, kv_cache_dtype: str) -> int:
 def effective_kv_cache_dtype(requested: str, vllm_version: Version | None, capability: tuple[int, int] | None) -> str:
     """What vLLM will really store: from 0.32.0 ``auto`` becomes fp8 for GLM-5 on SM10x.
 
-    [wheel] vllm 0.32.0/0.33.0 GlmMoeDsaForCausalLM config hook: "Using fp8 kv-cache for
-    GlmMoeDsaForCausalLM on SM10x" (glm5-failure-modes.md 1.5).
+    vllm 0.32.0/0.33.0 wheels, GlmMoeDsaForCausalLM config hook: "Using fp8 kv-cache for
+    GlmMoeDsaForCausalLM on SM10x".
     """
     newer = vllm_version is not None and vllm_version >= VLLM_FP8_KV_DEFAULT
     if requested == "auto" and newer and capability is not None and capability[0] == 10:

@@ -1,6 +1,8 @@
 """GPUs through NVML, surveyed in a child process with a hard timeout.
 
-A hung driver puts an NVML caller into uninterruptible sleep (nvml-blackwell-memory.md A.4):
+A hung driver puts an NVML caller into uninterruptible sleep
+(https://github.com/NVIDIA/open-gpu-kernel-modules/issues/1333,
+https://github.com/NVIDIA/gpu-monitoring-tools/issues/46):
 the survey runs in ``nvml_child.py`` under ``sys.executable``, writing one event per line to a
 file as it goes, and is abandoned at the deadline. The answers gathered until then are kept,
 and the last step it started names what hung. Process names for the PIDs NVML reports are

@@ -35,7 +35,28 @@ def test_every_check_documents_every_section(item: Check) -> None:
     sections = item.sections()
     assert list(sections) == list(DOC_SECTIONS), f"{item.id} docstring sections: {list(sections)}"
     assert all(text.strip() for text in sections.values())
-    assert "http" in sections["Sources"] or ".md" in sections["Sources"]
+    assert "http" in sections["Sources"] or "wheel" in sections["Sources"]
+    assert not NOTE_NAMES.search(item.doc), "cites a research note users do not have"
+
+
+#: The project's research notes: users do not have them, so nothing they see may cite them.
+NOTE_NAMES = re.compile(
+    r"glm5-failure-modes|nvml-blackwell-memory|code-style-anchors|doctor-tools-compared|"
+    r"fleet-and-gpu-less-testing|shared/reference|\b(?:DRV|MEM|PKG|CFG|ATTN|DG|SYS)-\d\d\b"
+)
+
+
+def test_sources_a_user_sees_are_public() -> None:
+    from glm5_doctor import knowledge
+    from glm5_doctor.knowledge.checkpoints import MODELS
+
+    shown = [spec.source for spec in MODELS.values()] + [gpu.source for gpu in knowledge.GPUS.values()]
+    assert [text for text in shown if NOTE_NAMES.search(text)] == []
+    assert all("http" in text or "measured" in text or "estimate" in text for text in shown), shown
+    code = "".join(path.read_text() for path in (ROOT / "doctor").rglob("*.py")) + "".join(
+        path.read_text() for path in (ROOT / "checks").rglob("*.py")
+    )
+    assert NOTE_NAMES.findall(code) == []
 
 
 def test_every_linked_script_exists_and_every_script_is_linked() -> None:
