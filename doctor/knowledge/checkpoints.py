@@ -29,7 +29,10 @@ class ModelSpec:
     qk_rope_head_dim: int = 64
     index_head_dim: int = 128
     max_position_embeddings: int = 202752
-    source: str = "computed from the tensor shapes of https://huggingface.co/zai-org/GLM-5-FP8 (config.json, 128x128 FP8 block scales)"
+    source: str = (
+        "computed from the tensor shapes of https://huggingface.co/zai-org/GLM-5-FP8 "
+        "(config.json, 128x128 FP8 block scales)"
+    )
 
     def with_config(self, config: dict[str, Any]) -> ModelSpec:
         """The same checkpoint with the shape values its own config.json states."""
