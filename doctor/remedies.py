@@ -61,8 +61,12 @@ def script_file(fix: Fix) -> Traversable:
 
 
 def shipped_scripts() -> list[str]:
-    """Names of every fix script the doctor ships."""
-    return sorted(item.name for item in resources.files(Fix.package).iterdir() if item.name.endswith(".sh"))
+    """Names of every fix script the doctor ships (``_common.sh`` is their shared helper, not a fix)."""
+    return sorted(
+        item.name
+        for item in resources.files(Fix.package).iterdir()
+        if item.name.endswith(".sh") and not item.name.startswith("_")
+    )
 
 
 def script_header(text: str) -> dict[str, str]:

@@ -11,15 +11,8 @@ set -euo pipefail
 PYTHON_FOR_VENV="${PYTHON_FOR_VENV:-python3.12}"
 VENV_DIR="${VENV_DIR:-./glm5-venv}"
 
-run() {
-  if [ "${DRY_RUN:-0}" = "1" ]; then
-    printf '+'
-    printf ' %q' "$@"
-    printf '\n'
-  else
-    "$@"
-  fi
-}
+# shellcheck source-path=SCRIPTDIR source=_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
 if [ -x "$VENV_DIR/bin/python" ]; then
   echo "already there: $VENV_DIR ($("$VENV_DIR/bin/python" --version 2>&1))"

@@ -7,15 +7,8 @@
 #         DRY_RUN=1  print the commands instead of running them.
 set -euo pipefail
 
-run() {
-  if [ "${DRY_RUN:-0}" = "1" ]; then
-    printf '+'
-    printf ' %q' "$@"
-    printf '\n'
-  else
-    "$@"
-  fi
-}
+# shellcheck source-path=SCRIPTDIR source=_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
 target=()
 if [ -n "${GPUS:-}" ]; then

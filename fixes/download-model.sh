@@ -12,15 +12,8 @@ set -euo pipefail
 MODEL="${MODEL:-zai-org/GLM-5-FP8}"
 PYTHON="${PYTHON:-python3}"
 
-run() {
-  if [ "${DRY_RUN:-0}" = "1" ]; then
-    printf '+'
-    printf ' %q' "$@"
-    printf '\n'
-  else
-    "$@"
-  fi
-}
+# shellcheck source-path=SCRIPTDIR source=_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
 args=(download "$MODEL")
 if [ -n "${DOWNLOAD_DIR:-}" ]; then

@@ -5,15 +5,8 @@
 # Inputs: DRY_RUN=1  print the commands instead of running them.
 set -euo pipefail
 
-run() {
-  if [ "${DRY_RUN:-0}" = "1" ]; then
-    printf '+'
-    printf ' %q' "$@"
-    printf '\n'
-  else
-    "$@"
-  fi
-}
+# shellcheck source-path=SCRIPTDIR source=_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
 if systemctl list-unit-files nvidia-persistenced.service >/dev/null 2>&1; then
   if systemctl is-active --quiet nvidia-persistenced; then

@@ -8,15 +8,8 @@
 set -euo pipefail
 
 PORT="${PORT:-8000}"
-run() {
-  if [ "${DRY_RUN:-0}" = "1" ]; then
-    printf '+'
-    printf ' %q' "$@"
-    printf '\n'
-  else
-    "$@"
-  fi
-}
+# shellcheck source-path=SCRIPTDIR source=_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
 if command -v ss >/dev/null 2>&1; then
   run ss -ltnp "sport = :$PORT"

@@ -10,15 +10,8 @@ set -euo pipefail
 
 PYTHON="${PYTHON:-python3}"
 
-run() {
-  if [ "${DRY_RUN:-0}" = "1" ]; then
-    printf '+'
-    printf ' %q' "$@"
-    printf '\n'
-  else
-    "$@"
-  fi
-}
+# shellcheck source-path=SCRIPTDIR source=_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
 if [ -z "${FLASHINFER_VERSION:-}" ]; then
   FLASHINFER_VERSION=$("$PYTHON" - <<'PY' 2>/dev/null || true

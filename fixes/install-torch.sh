@@ -14,15 +14,8 @@ PYTHON="${PYTHON:-python3}"
 TORCH_SPEC="${TORCH_SPEC:-torch}"
 TORCH_INDEX_URL="${TORCH_INDEX_URL:-https://download.pytorch.org/whl/cu129}"
 
-run() {
-  if [ "${DRY_RUN:-0}" = "1" ]; then
-    printf '+'
-    printf ' %q' "$@"
-    printf '\n'
-  else
-    "$@"
-  fi
-}
+# shellcheck source-path=SCRIPTDIR source=_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
 # --force-reinstall only for torch itself: a CPU or wrong-CUDA build has the same version number.
 run "$PYTHON" -m pip install --force-reinstall --no-deps --index-url "$TORCH_INDEX_URL" "$TORCH_SPEC"

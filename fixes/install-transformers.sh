@@ -12,15 +12,8 @@ set -euo pipefail
 PYTHON="${PYTHON:-python3}"
 TRANSFORMERS_SPEC="${TRANSFORMERS_SPEC:-transformers>=5.4.0}"
 
-run() {
-  if [ "${DRY_RUN:-0}" = "1" ]; then
-    printf '+'
-    printf ' %q' "$@"
-    printf '\n'
-  else
-    "$@"
-  fi
-}
+# shellcheck source-path=SCRIPTDIR source=_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
 # --no-deps would leave tokenizers/huggingface-hub behind; a plain install keeps pip resolving them.
 run "$PYTHON" -m pip install "$TRANSFORMERS_SPEC"

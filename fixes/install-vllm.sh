@@ -12,15 +12,8 @@ set -euo pipefail
 PYTHON="${PYTHON:-python3}"
 VLLM_SPEC="${VLLM_SPEC:-vllm>=0.16.0}"
 
-run() {
-  if [ "${DRY_RUN:-0}" = "1" ]; then
-    printf '+'
-    printf ' %q' "$@"
-    printf '\n'
-  else
-    "$@"
-  fi
-}
+# shellcheck source-path=SCRIPTDIR source=_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
 if "$PYTHON" - "$VLLM_SPEC" <<'PY' 2>/dev/null; then
 import sys

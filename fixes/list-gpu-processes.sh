@@ -7,15 +7,8 @@
 #         DRY_RUN=1  print the commands instead of running them.
 set -euo pipefail
 
-run() {
-  if [ "${DRY_RUN:-0}" = "1" ]; then
-    printf '+'
-    printf ' %q' "$@"
-    printf '\n'
-  else
-    "$@"
-  fi
-}
+# shellcheck source-path=SCRIPTDIR source=_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
 run nvidia-smi --query-compute-apps=gpu_uuid,pid,process_name,used_memory --format=csv
 for pid in ${KILL_PIDS:-}; do

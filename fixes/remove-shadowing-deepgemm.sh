@@ -9,15 +9,8 @@ set -euo pipefail
 
 PYTHON="${PYTHON:-python3}"
 
-run() {
-  if [ "${DRY_RUN:-0}" = "1" ]; then
-    printf '+'
-    printf ' %q' "$@"
-    printf '\n'
-  else
-    "$@"
-  fi
-}
+# shellcheck source-path=SCRIPTDIR source=_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
 if ! "$PYTHON" -c 'import importlib.util, sys; sys.exit(0 if importlib.util.find_spec("deep_gemm") else 1)' 2>/dev/null; then
   echo "no external deep_gemm in $PYTHON: nothing to remove"

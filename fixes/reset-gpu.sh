@@ -9,15 +9,8 @@
 set -euo pipefail
 
 GPU="${GPU:-}"
-run() {
-  if [ "${DRY_RUN:-0}" = "1" ]; then
-    printf '+'
-    printf ' %q' "$@"
-    printf '\n'
-  else
-    "$@"
-  fi
-}
+# shellcheck source-path=SCRIPTDIR source=_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
 if [ -z "$GPU" ]; then
   if [ "${DRY_RUN:-0}" = "1" ]; then GPU=0; else echo "set GPU=<index>" >&2; exit 1; fi

@@ -9,15 +9,8 @@ set -euo pipefail
 
 DG_JIT_CACHE_DIR="${DG_JIT_CACHE_DIR:-/var/tmp/deep_gemm-$(id -un)}"
 
-run() {
-  if [ "${DRY_RUN:-0}" = "1" ]; then
-    printf '+'
-    printf ' %q' "$@"
-    printf '\n'
-  else
-    "$@"
-  fi
-}
+# shellcheck source-path=SCRIPTDIR source=_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
 if [ -d "$DG_JIT_CACHE_DIR" ] && [ -w "$DG_JIT_CACHE_DIR" ]; then
   echo "already writable: $DG_JIT_CACHE_DIR"

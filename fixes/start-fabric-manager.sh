@@ -6,15 +6,8 @@
 # Inputs: DRY_RUN=1  print the commands instead of running them.
 set -euo pipefail
 
-run() {
-  if [ "${DRY_RUN:-0}" = "1" ]; then
-    printf '+'
-    printf ' %q' "$@"
-    printf '\n'
-  else
-    "$@"
-  fi
-}
+# shellcheck source-path=SCRIPTDIR source=_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
 driver=$(cat /sys/module/nvidia/version 2>/dev/null || true)
 fm=$(nv-fabricmanager --version 2>/dev/null | sed -n 's/.*version is *: *\([0-9.]*\).*/\1/p' | head -n1 || true)
