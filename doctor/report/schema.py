@@ -1,13 +1,80 @@
 """The JSON Schema of ``glm5-doctor run --format json`` (schema_version 1), printed by ``glm5-doctor schema``.
 
 Bump ``schema_version`` and this schema together on any breaking change to the document.
+
+The parts that mirror code come from the code: the statuses from :class:`Status`, the profile's
+properties (names, JSON types, which are required) from the :class:`Profile` dataclass, the
+exit code ``ok`` stands for from :class:`ExitCode`. Only what a type cannot say (ranges) is
+written here, keyed by field name, and a name that is not a field fails at import.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+import types
+import typing
+from collections.abc import Mapping
 from typing import Any
 
-STATUSES = ["pass", "warn", "fail", "skip", "error"]
+from glm5_doctor.deployment.profile import Profile
+from glm5_doctor.engine.results import ExitCode, Status
+
+STATUSES = [status.value for status in Status]
+
+#: Constraints the field types cannot express.
+PROFILE_CONSTRAINTS: dict[str, dict[str, Any]] = {
+    "tensor_parallel_size": {"minimum": 1},
+    "pipeline_parallel_size": {"minimum": 1},
+    "gpu_memory_utilization": {"exclusiveMinimum": 0, "maximum": 1},
+}
+
+_JSON_TYPES: dict[object, str] = {str: "string", bool: "boolean", int: "integer", float: "number", type(None): "null"}
+
+
+def type_schema(annotation: object) -> dict[str, Any]:
+    """The JSON Schema of a value of ``annotation`` as ``dataclasses.asdict`` and ``json.dumps`` write it."""
+    if annotation is Any:
+        return {}
+    if annotation in _JSON_TYPES:
+        return {"type": _JSON_TYPES[annotation]}
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        options = [type_schema(arg) for arg in args]
+        if all(set(option) == {"type"} and isinstance(option["type"], str) for option in options):
+            return {"type": [option["type"] for option in options]}
+        return {"anyOf": options}
+    if origin is typing.Literal:
+        return {"enum": list(args)}
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return {"enum": [member.value for member in annotation]}
+    if dataclasses.is_dataclass(annotation) and isinstance(annotation, type):
+        return dataclass_schema(annotation)
+    if origin is list or (origin is tuple and len(args) == 2 and args[1] is Ellipsis):
+        return {"type": "array", "items": type_schema(args[0])}
+    if origin in (dict, Mapping):
+        values = type_schema(args[1]) if args else {}
+        return {"type": "object", **({"additionalProperties": values} if values else {})}
+    raise TypeError(f"no JSON Schema for the annotation {annotation!r}")
+
+
+def dataclass_schema(cls: type, constraints: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """An object with one property per field; fields without a default are required."""
+    hints = typing.get_type_hints(cls)
+    fields = dataclasses.fields(cls)
+    unknown = set(constraints or {}) - {item.name for item in fields}
+    if unknown:
+        raise ValueError(f"constraints for fields {cls.__name__} does not have: {sorted(unknown)}")
+    properties = {
+        item.name: {**type_schema(hints[item.name]), **(constraints or {}).get(item.name, {})} for item in fields
+    }
+    required = [
+        item.name
+        for item in fields
+        if item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING
+    ]
+    return {"type": "object", "required": required, "properties": properties}
+
 
 REPORT_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -24,19 +91,8 @@ REPORT_SCHEMA: dict[str, Any] = {
             "properties": {"name": {"const": "glm5-doctor"}, "version": {"type": "string"}},
         },
         "profile": {
-            "type": "object",
-            "required": ["name", "model", "tensor_parallel_size"],
-            "properties": {
-                "name": {"type": "string"},
-                "model": {"type": "string"},
-                "tensor_parallel_size": {"type": "integer", "minimum": 1},
-                "pipeline_parallel_size": {"type": "integer", "minimum": 1},
-                "max_model_len": {"type": "integer"},
-                "gpu_memory_utilization": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
-                "kv_cache_dtype": {"type": "string"},
-                "port": {"type": "integer"},
-                "gpu": {"type": "string"},
-            },
+            **dataclass_schema(Profile, PROFILE_CONSTRAINTS),
+            "description": "the deployment judged (glm5_doctor.deployment.profile.Profile)",
         },
         "target": {
             "type": "object",
@@ -54,7 +110,10 @@ REPORT_SCHEMA: dict[str, Any] = {
             "required": [*STATUSES, "ok", "strict"],
             "properties": {
                 **{status: {"type": "integer", "minimum": 0} for status in STATUSES},
-                "ok": {"type": "boolean", "description": "false when the exit code is 1"},
+                "ok": {
+                    "type": "boolean",
+                    "description": f"false when the exit code is {int(ExitCode.CHECKS_FAILED)}",
+                },
                 "strict": {"type": "boolean", "description": "warnings counted as failures"},
             },
         },
