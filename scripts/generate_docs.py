@@ -77,7 +77,8 @@ def render_catalog(registry: Registry) -> str:
     ]
     for checks in areas.values():
         lines.extend(
-            f"| {_code(item.id)} | {_cell(item.title)} | {_code(item.fix) if item.fix else '-'} |" for item in checks
+            f"| {_code(item.id)} | {_cell(item.title)} | {_code(item.fix_script) if item.fix_script else '-'} |"
+            for item in checks
         )
     return "\n".join(lines)
 

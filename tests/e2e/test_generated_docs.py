@@ -41,7 +41,7 @@ def test_catalog_block_lists_every_area_and_check_with_its_fix() -> None:
     rows = [line for line in block.splitlines() if line.startswith("| `")]
     assert [row.split("`")[1] for row in rows] == [item.id for item in registry.checks], "catalog order"
     for row, item in zip(rows, registry.checks, strict=True):
-        assert row.endswith(f"| `{item.fix}` |" if item.fix else "| - |"), row
+        assert row.endswith(f"| `{item.fix_script}` |" if item.fix_script else "| - |"), row
 
 
 @pytest.fixture
