@@ -89,3 +89,39 @@ def test_a_plugin_check_that_crashes_is_an_error_with_details(tmp_path: Path, ta
     assert result["status"] == "error"
     assert "ZeroDivisionError" in result["message"]
     assert "Traceback" in result["details"]
+
+
+WITH_FIX = """\
+from glm5_doctor import Fix, Outcome, check
+from glm5_doctor.probes.host import HOST
+
+@check("acme.label", title="The node carries the acme label", category="host", facts=(HOST,),
+       fix=Fix("{script}", package="acme_fixes"))
+def label(facts, profile):
+    '''Acme's own rule.'''
+    return Outcome.failed("label missing", {{"container": facts[HOST]["container"]}})
+"""
+
+
+def test_a_plugin_fix_in_its_own_package_is_shown_and_a_missing_one_is_a_load_error(tmp_path: Path) -> None:
+    fixes = tmp_path / "p" / "acme_fixes"
+    fixes.mkdir(parents=True)
+    (fixes / "__init__.py").write_text("")
+    (fixes / "label-node.sh").write_text(
+        "#!/usr/bin/env bash\n# Summary: label the node\n# Verifies: acme.label\nset -euo pipefail\n"
+        'if [ "${DRY_RUN:-0}" = "1" ]; then echo "+ kubectl label node here acme=yes"; fi\n'
+    )
+    write_plugin(tmp_path / "p", "acme-doctor-checks", "acme_checks", WITH_FIX.format(script="label-node.sh"), "acme")
+    shown = run_doctor("fix", "acme.label", env=plugin_env(tmp_path / "p"))
+    assert shown.returncode == 1, shown.stderr  # shown, not run: it still fails
+    assert "fix: label-node.sh" in shown.stdout and "+ kubectl label node here acme=yes" in shown.stdout
+
+    write_plugin(tmp_path / "q", "acme-doctor-checks", "acme_checks", WITH_FIX.format(script="missing.sh"), "acme")
+    (tmp_path / "q" / "acme_fixes").mkdir()
+    (tmp_path / "q" / "acme_fixes" / "__init__.py").write_text("")
+    code, report = run_json(env=plugin_env(tmp_path / "q"))
+    assert code == 1
+    assert "no fix script named 'missing.sh' in acme_fixes" in by_id(report)["plugin.acme"]["message"]
+    assert "acme.label" not in by_id(report)
+    listed = run_doctor("fix", "acme.label", env=plugin_env(tmp_path / "q"))
+    assert listed.returncode == 2 and "unknown check 'acme.label'" in listed.stderr
