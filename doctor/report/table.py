@@ -73,11 +73,32 @@ def _header(report: Report) -> Text:
     )
     if gpus:
         header.append(f"GPUs here: {gpus}\n", style="dim")
+    memory = _memory_line(report)
+    if memory:
+        header.append(memory + "\n", style="dim")
     python = f"Python environment: {target.get('python')}"
     if target.get("python_version"):
         python += f" (Python {target['python_version']})"
     header.append(python + "\n", style="dim")
     return header
+
+
+def _memory_line(report: Report) -> str | None:
+    """The context and KV cache the memory verdict was computed for, as gpu.vram judged them.
+
+    Read from gpu.vram's evidence, so the header can never state other inputs than the verdict used
+    (the installed vLLM's KV dtype, the checkpoint's own position limit from config.json).
+    """
+    vram = next((r for r in report.results if r.id == "gpu.vram"), None)
+    evidence = vram.outcome.evidence if vram else {}
+    if "max_model_len" not in evidence or "kv_cache_dtype" not in evidence:
+        return None
+    length = "auto" if report.profile.get("max_model_len_auto") else f"{evidence['max_model_len']:,}"
+    limit_from = " (its config.json)" if "+ config.json" in str(evidence.get("model_source", "")) else ""
+    return (
+        f"Context: --max-model-len {length} of the checkpoint's {evidence.get('max_position_embeddings', 0):,} "
+        f"positions{limit_from}, KV cache {evidence['kv_cache_dtype']} as vLLM will store it"
+    )
 
 
 def _categories(report: Report) -> list[str]:

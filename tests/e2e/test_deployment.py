@@ -142,3 +142,16 @@ def test_fix_of_every_listed_check_exits_0_1_or_2(check_id: str, tmp_path: Path)
     assert completed.returncode in (0, 1, 2), completed.stderr
     assert "internal error" not in completed.stderr
     assert check_id in completed.stdout
+
+
+def test_the_header_states_the_memory_inputs_the_verdict_used(target_env: TargetEnv) -> None:
+    """vLLM >= 0.32 stores GLM-5's KV cache as fp8 on Blackwell: header, gpu.vram and fit all say so."""
+    target_env.add_dist("vllm", "0.33.0")
+    env = {"GLM5_DOCTOR_DISABLE_PLUGIN_AUTOLOAD": "1", "PATH": "/usr/bin:/bin"}
+    python = str(target_env.python)
+    table = doctor(env, "run", "--python", python, "--gpu", "B200", "--select", "gpu.vram", "--max-model-len", "auto")
+    assert "Context: --max-model-len auto of the checkpoint's 202,752 positions, KV cache fp8_e4m3" in table.stdout
+    fit = doctor(env, "fit", "--python", python, "--gpu", "B200", "--format", "json")
+    assert json.loads(fit.stdout)["kv_cache_dtype"] == "fp8_e4m3"
+    older = doctor(env, "fit", "--gpu", "B200", "--format", "json")  # the doctor's own Python: no vLLM
+    assert json.loads(older.stdout)["kv_cache_dtype"] == "auto"
