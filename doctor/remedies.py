@@ -17,7 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 
+from glm5_doctor.engine import deadlines, processes
 from glm5_doctor.engine.check import Check, Fix
+from glm5_doctor.engine.redact import Writer
 
 if sys.version_info >= (3, 11):
     from importlib.resources.abc import Traversable
@@ -27,7 +29,8 @@ else:  # importlib.abc.Traversable is deprecated from 3.12 and gone in 3.14
 from glm5_doctor.engine.results import Report, Result
 
 HEADER_FIELDS = ("Summary", "Needs root", "Verifies", "Inputs")
-DRY_RUN_TIMEOUT_S = 60
+#: What keeps a preview's tools from reaching the network (they print what they would fetch instead).
+OFFLINE = {"HF_HUB_OFFLINE": "1", "PIP_NO_INDEX": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 
 class RemedyError(Exception):
@@ -121,24 +124,39 @@ def resolve(check: Check, result: Result, report: Report) -> Remedy:
 
 
 def dry_run_output(remedy: Remedy) -> str:
-    """What the script prints with ``DRY_RUN=1`` (every command, nothing changed), under a deadline."""
+    """What the script prints with ``DRY_RUN=1`` (every command, nothing changed), under a deadline.
+
+    Previews stay off the network: the Hugging Face and pip variables that make tools offline are
+    set, and the whole process group is killed at the deadline.
+    """
+    environment = {**os.environ, **remedy.environment, **OFFLINE, "DRY_RUN": "1"}
     try:
-        completed = subprocess.run(
-            ["bash", remedy.path],
-            env={**os.environ, **remedy.environment, "DRY_RUN": "1"},
-            capture_output=True,
-            text=True,
-            timeout=DRY_RUN_TIMEOUT_S,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return "(the dry run did not finish in time)"
-    text = (completed.stdout + completed.stderr).strip()
+        finished = processes.run_bounded(["bash", remedy.path], deadlines.PREVIEW_S, env=environment)
+    except OSError as exc:
+        return f"(the dry run could not start: {exc.strerror or exc})"
+    if finished.timed_out:
+        return f"(the dry run did not finish within {deadlines.PREVIEW_S:g} s)"
+    text = (finished.stdout + finished.stderr).decode("utf-8", errors="replace").strip()
     return text or "(prints nothing)"
 
 
-def run_script(remedy: Remedy, dry_run: bool) -> int:
-    """Run the script with its environment, its output going straight to the terminal; its exit status."""
+def run_script(remedy: Remedy, dry_run: bool, out: Writer) -> int:
+    """Run the script with its environment, its output streamed line by line through ``out``.
+
+    The script stays in the terminal's process group (``sudo`` may ask for a password on the
+    terminal); Ctrl-C reaches it too. Its exit status.
+    """
     environment = {**os.environ, **remedy.environment, **({"DRY_RUN": "1"} if dry_run else {})}
-    return subprocess.run(["bash", remedy.path], env=environment, check=False).returncode
+    child = subprocess.Popen(
+        ["bash", remedy.path], env=environment, stdin=None, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    assert child.stdout is not None
+    try:
+        for raw in child.stdout:
+            out.write(raw.decode("utf-8", errors="replace"))
+            out.flush()
+        return child.wait()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()

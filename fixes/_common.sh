@@ -11,3 +11,8 @@ run() {
     "$@"
   fi
 }
+
+# say_export NAME VALUE: print an "export NAME=VALUE" line safe to paste (the value shell-quoted).
+say_export() {
+  printf '  export %s=%q\n' "$1" "$2"
+}

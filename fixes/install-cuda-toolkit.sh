@@ -31,8 +31,9 @@ if [ -n "$best" ]; then
   echo "found a usable toolkit: $best"
   run test -x "$best/bin/nvcc"
   echo "add to the environment that runs vllm serve (shell profile, systemd unit, container env):"
-  echo "  export CUDA_HOME=$best"
-  echo "  export PATH=$best/bin:\$PATH"
+  say_export CUDA_HOME "$best"
+  # shellcheck disable=SC2016 # $PATH is for the reader's shell to expand
+  printf '  export PATH=%q:"$PATH"\n' "$best/bin"
   exit 0
 fi
 

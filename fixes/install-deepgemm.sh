@@ -26,7 +26,12 @@ if [ -z "${DEEPGEMM_REF:-}" ]; then
   tag="v${VLLM_VERSION%%+*}"
   script_url="https://raw.githubusercontent.com/vllm-project/vllm/${tag}/tools/install_deepgemm.sh"
   echo "reading the DeepGEMM revision vLLM ${VLLM_VERSION} expects from ${script_url}"
-  pinned=$(curl -fsSL "$script_url" || true)
+  if [ "${DRY_RUN:-0}" = "1" ]; then  # a preview stays off the network: it says what it would read
+    run curl -fsSL "$script_url"
+    pinned='DEEPGEMM_GIT_REF="<the revision named there>"'
+  else
+    pinned=$(curl -fsSL "$script_url" || true)
+  fi
   # shellcheck disable=SC2016 # the sed patterns match a literal ${VAR:-default} in vLLM's script
   DEEPGEMM_REF=$(printf '%s\n' "$pinned" | sed -n 's/^DEEPGEMM_GIT_REF="\${DEEPGEMM_GIT_REF:-\([^}"]*\)}"$/\1/p; s/^DEEPGEMM_GIT_REF="\([^"$]*\)"$/\1/p' | head -n1)
   # shellcheck disable=SC2016

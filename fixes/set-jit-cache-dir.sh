@@ -18,4 +18,4 @@ else
   run mkdir -p "$DG_JIT_CACHE_DIR"
 fi
 echo "add to the environment that runs vllm serve:"
-echo "  export DG_JIT_CACHE_DIR=$DG_JIT_CACHE_DIR"
+say_export DG_JIT_CACHE_DIR "$DG_JIT_CACHE_DIR"

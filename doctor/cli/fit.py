@@ -44,7 +44,7 @@ def execute(args: argparse.Namespace, out: TextIO) -> int:
     profile = profile_from(args, gpus=args.gpus)
     if args.gpus is not None and args.gpu is None:  # --gpus alone plans for the profile's GPU
         profile = profile_from(argparse.Namespace(**{**vars(args), "gpu": profile.gpu}), gpus=args.gpus)
-    report = diagnose(Request(profile, args.python, select=(CHECK_ID,)), registry_for(args))
+    report = diagnose(Request(profile, args.python, select=(CHECK_ID,)), registry_for(args), args.redactor)
     result = next(r for r in report.results if r.id == CHECK_ID)
     evidence = dict(result.outcome.evidence)
     if result.status in (Status.SKIP, Status.ERROR) or "kv_tokens" not in evidence:

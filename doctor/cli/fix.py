@@ -18,6 +18,7 @@ from glm5_doctor.cli.options import UsageError, add_deployment_options, add_targ
 from glm5_doctor.cli.run import registry_for
 from glm5_doctor.deployment.profile import Profile, profile_from_serve
 from glm5_doctor.deployment.serve_args import ServeArgsError, parse_serve_command
+from glm5_doctor.engine.redact import RedactedOutput, Redactor, Writer
 from glm5_doctor.engine.registry import Registry
 from glm5_doctor.engine.results import ExitCode, Result, Status
 from glm5_doctor.engine.session import Request, diagnose
@@ -46,10 +47,14 @@ def register(commands: Any) -> None:
 def execute(args: argparse.Namespace, out: TextIO, ask: Callable[[str], str] = input) -> int:
     if not args.check_id and not args.all_failing:
         raise UsageError("name the check to fix (glm5-doctor fix ID) or use --all-failing")
+    return _fix(args, RedactedOutput(out, args.redactor), ask)  # previews, script output: every line redacted
+
+
+def _fix(args: argparse.Namespace, out: Writer, ask: Callable[[str], str]) -> int:
     registry = registry_for(args)
     wanted_ids = _expand(registry, args.check_id)
     profile = _profile(args)
-    report = diagnose(Request(profile, args.python, select=tuple(wanted_ids)), registry)
+    report = diagnose(Request(profile, args.python, select=tuple(wanted_ids)), registry, args.redactor)
     wanted = [r for r in report.results if args.all_failing or r.id in wanted_ids]
     to_fix = [r for r in wanted if r.status in NEEDS_FIX and r.fix is not None]
     if not args.all_failing:
@@ -86,7 +91,7 @@ def execute(args: argparse.Namespace, out: TextIO, ask: Callable[[str], str] = i
                 worst = max(worst, ExitCode.CHECKS_FAILED)
                 continue
             worst = max(worst, _run(remedy, out, dry_run=False))
-            worst = max(worst, _verify(result.id, registry, profile, args.python, out))
+            worst = max(worst, _verify(result.id, registry, profile, args.python, args.redactor, out))
     return worst
 
 
@@ -111,7 +116,7 @@ def _profile(args: argparse.Namespace) -> Profile:
         raise UsageError(f"fix: {exc}") from None
 
 
-def _say_why_not(result: Result, out: TextIO) -> None:
+def _say_why_not(result: Result, out: Writer) -> None:
     if result.status not in NEEDS_FIX:
         out.write(f"{result.id}: nothing to fix ({result.status.value}: {result.outcome.message})\n")
     elif result.fix is None and result.status is Status.WARN:
@@ -130,7 +135,7 @@ def _ask(ask: Callable[[str], str], question: str) -> str:
         return "n"
 
 
-def _show(result: Result, remedy: remedies.Remedy, out: TextIO) -> None:
+def _show(result: Result, remedy: remedies.Remedy, out: Writer) -> None:
     out.write(f"{result.id} ({result.status.value}): {result.outcome.message}\n")
     out.write(f"fix: {remedy.script}\n")
     for field in ("Summary", "Needs root", "Verifies"):
@@ -141,21 +146,22 @@ def _show(result: Result, remedy: remedies.Remedy, out: TextIO) -> None:
     out.write("  what it would do here (DRY_RUN=1):\n" + "\n".join(f"    {line}" for line in dry.splitlines()) + "\n")
 
 
-def _run(remedy: remedies.Remedy, out: TextIO, dry_run: bool) -> ExitCode:
+def _run(remedy: remedies.Remedy, out: Writer, dry_run: bool) -> ExitCode:
     out.write(f"running {remedy.script}{' (DRY_RUN=1)' if dry_run else ''}\n")
     out.flush()
-    status = remedies.run_script(remedy, dry_run)
+    status = remedies.run_script(remedy, dry_run, out)
     if status != 0:
         out.write(f"{remedy.script} exited with status {status}\n\n")
         return ExitCode.CHECKS_FAILED
     return ExitCode.OK
 
 
-def _verify(check_id: str, registry: Registry, profile: Profile, python: str | None, out: TextIO) -> ExitCode:
+def _verify(
+    check_id: str, registry: Registry, profile: Profile, python: str | None, redactor: Redactor, out: Writer
+) -> ExitCode:
     """Judge the check again: the fix only counts when the check that linked it now passes."""
-    after = next(
-        r for r in diagnose(Request(profile, python, select=(check_id,)), registry).results if r.id == check_id
-    )
+    report = diagnose(Request(profile, python, select=(check_id,)), registry, redactor)
+    after = next(r for r in report.results if r.id == check_id)
     if after.status in (Status.PASS, Status.WARN, Status.SKIP):
         out.write(f"{check_id} now {after.status.value}: {after.outcome.message}\n\n")
         return ExitCode.OK

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from typing import Any, TextIO
 
@@ -55,19 +57,30 @@ def selection(args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[str, ...
 
 def judged(registry: Registry, args: argparse.Namespace, request: Request) -> Report:
     with _progress(request.deep and sys.stderr.isatty(), "glm5-doctor --deep: compiling a CUTLASS/CuTe test kernel"):
-        return diagnose(request, registry)
+        return diagnose(request, registry, args.redactor)
 
 
 def write(report: Report, args: argparse.Namespace, out: TextIO) -> None:
+    """Render to ``out``, or to ``--output`` atomically: a failed write never leaves a cut-off report."""
     fmt = Format(args.format)
-    if args.output:
-        try:
-            with open(args.output, "w", encoding="utf-8") as stream:
-                render(report, fmt, stream, verbose=args.verbose, strict=args.strict)
-        except OSError as exc:
-            raise UsageError(f"--output {args.output}: {exc.strerror or exc}") from None
-    else:
+    if not args.output:
         render(report, fmt, out, verbose=args.verbose, strict=args.strict)
+        return
+    target = os.path.abspath(args.output)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=".glm5-doctor-", dir=os.path.dirname(target))
+    except OSError as exc:
+        raise UsageError(f"--output {args.output}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            render(report, fmt, stream, verbose=args.verbose, strict=args.strict)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, target)
+    except OSError as exc:
+        raise UsageError(f"--output {args.output}: {exc.strerror or exc}") from None
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
 
 
 @contextlib.contextmanager

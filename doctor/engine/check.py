@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from glm5_doctor.engine import deadlines
 from glm5_doctor.engine.facts import FactKey
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ CHECK_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$")
 #: The docstring sections ``glm5-doctor explain`` prints, in order.
 DOC_SECTIONS: tuple[str, ...] = ("What it checks", "Why it matters", "How to fix", "Sources")
 
-DEFAULT_TIMEOUT_S = 5.0
+DEFAULT_TIMEOUT_S = deadlines.CHECK_S
 
 
 @dataclass(frozen=True)

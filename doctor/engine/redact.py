@@ -1,16 +1,21 @@
-"""Keep secrets out of every output: applied to the finished report before any reporter sees it.
+"""Keep secrets and terminal control codes out of every output.
 
 Three nets, widest last: values under secret-looking keys, token-shaped strings (Hugging Face
 ``hf_...``, GitHub and OpenAI-style keys, bearer headers, credentials inside URLs), and the
-literal values of every secret-looking environment variable wherever they appear.
+literal values of every secret the doctor was handed (secret-looking environment variables, the
+values of secret options and URL credentials on its own command line) wherever they appear,
+derived paths included. Control characters from outside strings (METADATA, GPU names, plugins,
+variables) are escaped so they cannot retitle or clear a terminal.
+
+Every pattern is bounded, so redaction is linear in its input: a megabyte takes milliseconds.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol, TextIO
 
 from glm5_doctor.engine.results import Report, Result
 
@@ -38,9 +43,36 @@ TOKEN_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"), MASK),
     (re.compile(r"\bAKIA[0-9A-Z]{16}\b"), MASK),
     (re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + MASK),
-    # user:password@ or token@ inside any scheme://
-    (re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@:]+(?::[^/\s@]*)?@"), r"\1" + MASK + "@"),
+    # user:password@ or token@ inside any scheme:// (a password may hold a raw "/")
+    (re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,31}://)[^/\s@:]{1,512}(?::[^\s@]{0,512})?@"), r"\1" + MASK + "@"),
 )
+#: C0 and C1 control characters but newline and tab, DEL, and the bidirectional overrides that can
+#: make a terminal show text other than what it holds.
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: ``scheme://user:password@``: the password (or a lone token) is a secret wherever it shows up again.
+URL_CREDENTIALS = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,31}://([^/\s@:]{1,512})(?::([^\s@]{1,512}))?@")
+
+
+def escape_controls(text: str) -> str:
+    r"""``\x1b]0;title\x07`` shown as those characters, not obeyed by the terminal."""
+    return CONTROL.sub(
+        lambda match: f"\\x{ord(match.group()):02x}" if ord(match.group()) < 256 else f"\\u{ord(match.group()):04x}",
+        text,
+    )
+
+
+def secrets_in_arguments(argv: list[str]) -> list[str]:
+    """Secrets on a command line: values of secret-named options and credentials inside URLs."""
+    found: list[str] = []
+    for index, token in enumerate(argv):
+        name, has_inline, inline = token.partition("=")
+        if token.startswith("--") and is_secret_name(name.lstrip("-")):
+            value = inline if has_inline else (argv[index + 1] if index + 1 < len(argv) else "")
+            found.append(value)
+        for match in URL_CREDENTIALS.finditer(token):
+            found.extend(part for part in match.groups() if part)
+    return found
+
 
 #: Shorter values would mask ordinary words; such secrets are still caught by name or shape.
 MIN_LITERAL_LENGTH = 6
@@ -49,19 +81,21 @@ MIN_LITERAL_LENGTH = 6
 class Redactor:
     """Masks secrets in strings and nested JSON-able data."""
 
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        literals = {
-            value for name, value in environ.items() if is_secret_name(name) and len(value) >= MIN_LITERAL_LENGTH
-        }
+    def __init__(self, environ: Mapping[str, str], secrets: Iterable[str] = ()) -> None:
+        handed = [value for name, value in environ.items() if is_secret_name(name)]
+        for value in environ.values():
+            handed.extend(part for match in URL_CREDENTIALS.finditer(value) for part in match.groups() if part)
+        literals = {value for value in (*handed, *secrets) if len(value) >= MIN_LITERAL_LENGTH}
         # Longest first so a secret that contains another is masked whole.
         self._literals = sorted(literals, key=len, reverse=True)
 
     def text(self, value: str) -> str:
+        """``value`` without secrets and with control characters escaped: safe for any output."""
         for literal in self._literals:
             value = value.replace(literal, MASK)
         for pattern, replacement in TOKEN_PATTERNS:
             value = pattern.sub(replacement, value)
-        return value
+        return escape_controls(value)
 
     def data(self, value: Any, key: str | None = None) -> Any:
         # Only strings are masked by name: kv_bytes_per_token = 100152 is a number, never a credential.
@@ -91,3 +125,37 @@ class Redactor:
             target=self.data(dict(report.target)),
             results=tuple(self.result(result) for result in report.results),
         )
+
+
+class Writer(Protocol):
+    """Where text goes: a stream, or a :class:`RedactedOutput` in front of one."""
+
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+
+class RedactedOutput:
+    """A text stream whose every line passes the redactor before it reaches ``stream`` (fix previews,
+    a fix script's own output): secrets and control characters never reach the terminal."""
+
+    def __init__(self, stream: TextIO, redactor: Redactor) -> None:
+        self._stream = stream
+        self._redactor = redactor
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            self._stream.write(self._redactor.text(line) + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._stream.write(self._redactor.text(self._pending))
+            self._pending = ""
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()

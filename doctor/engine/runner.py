@@ -71,16 +71,13 @@ def run_concurrently(tasks: Mapping[str, tuple[Callable[[], Any], float]]) -> di
 def gather_facts(names: Sequence[str], probes: Mapping[str, Probe], context: ProbeContext) -> Facts:
     """Run the named probes once each; a probe that raises or hangs becomes an error fact."""
     unknown = [name for name in names if name not in probes]
-    tasks = {
-        name: (_bind_shared(name, probes[name].function, context), probes[name].timeout_s)
-        for name in dict.fromkeys(names)
-        if name in probes
-    }
+    deadline = {name: probes[name].deadline(context) for name in dict.fromkeys(names) if name in probes}
+    tasks = {name: (_bind_shared(name, probes[name].function, context), seconds) for name, seconds in deadline.items()}
     data: dict[str, Any] = {}
     errors: dict[str, str] = {name: "no probe gathers this fact" for name in unknown}
     for name, finished in run_concurrently(tasks).items():
         if finished.timed_out:
-            errors[name] = f"timed out after {probes[name].timeout_s:g} s"
+            errors[name] = f"timed out after {deadline[name]:g} s"
         elif finished.error is not None:
             errors[name] = _describe(finished.error)
         else:

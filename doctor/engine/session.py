@@ -44,7 +44,8 @@ class Request:
     deep: bool = False
 
 
-def diagnose(request: Request, registry: Registry) -> Report:
+def diagnose(request: Request, registry: Registry, redactor: Redactor | None = None) -> Report:
+    """Judge ``request``; the report comes back redacted (by ``redactor``, else by this environment's)."""
     try:
         checks = registry.select(request.select, request.ignore)
     except ValueError as exc:
@@ -64,7 +65,7 @@ def diagnose(request: Request, registry: Registry) -> Report:
         except InterpreterError as exc:
             raise RequestError(f"--python: {exc}") from None
     report = judge(checks, profile, context, registry.sources, registry.load_errors)
-    return Redactor(os.environ).report(report)
+    return (redactor or Redactor(os.environ)).report(report)
 
 
 def judge(

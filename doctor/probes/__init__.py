@@ -6,7 +6,8 @@ check's ``facts=(NVML, ...)`` leads to its probe in one hop.
 
 from __future__ import annotations
 
-from glm5_doctor.probes.compile import COMPILE, COMPILE_TIMEOUT_S, probe_compile
+from glm5_doctor.engine import deadlines
+from glm5_doctor.probes.compile import COMPILE, probe_compile
 from glm5_doctor.probes.context import Probe, ProbeContext
 from glm5_doctor.probes.deep_gemm import DEEP_GEMM, probe_deep_gemm
 from glm5_doctor.probes.distributions import DISTRIBUTIONS, probe_distributions
@@ -15,7 +16,7 @@ from glm5_doctor.probes.interpreter import INTERPRETER, describe_target
 from glm5_doctor.probes.jit_cache import JIT_CACHE, probe_jit_cache
 from glm5_doctor.probes.model_files import MODEL_FILES, probe_model_files
 from glm5_doctor.probes.nvcc import NVCC, probe_nvcc
-from glm5_doctor.probes.nvml import NVML, NVML_TIMEOUT_S, probe_nvml
+from glm5_doctor.probes.nvml import NVML, probe_nvml
 from glm5_doctor.probes.torch_build import TORCH_BUILD, probe_torch
 from glm5_doctor.probes.transformers_files import TRANSFORMERS_FILES, probe_transformers_files
 from glm5_doctor.probes.vllm_files import VLLM_FILES, probe_vllm_files
@@ -32,11 +33,12 @@ PROBES: dict[str, Probe] = {
         Probe(NVCC, probe_nvcc),
         Probe(DEEP_GEMM, probe_deep_gemm),
         Probe(JIT_CACHE, probe_jit_cache),
-        Probe(MODEL_FILES, probe_model_files, timeout_s=30.0),
+        Probe(MODEL_FILES, probe_model_files, timeout_s=deadlines.MODEL_FILES_S),
         Probe(HOST, probe_host),
-        # The child process has its own deadline; this one only guards against the unforeseen.
-        Probe(NVML, probe_nvml, timeout_s=NVML_TIMEOUT_S * 4),
-        Probe(COMPILE, probe_compile, timeout_s=COMPILE_TIMEOUT_S + 10),
+        # The children have their own deadlines (which a variable may raise); these only guard
+        # against the unforeseen, a little later than the child's, so the child's answer wins.
+        Probe(NVML, probe_nvml, timeout_s=lambda context: deadlines.nvml_s(context.environ) + 2 * deadlines.REAP_S + 5),
+        Probe(COMPILE, probe_compile, timeout_s=lambda context: deadlines.compile_s(context.environ) + 10),
     )
 }
 

@@ -8,11 +8,11 @@ temporary directory that is removed afterwards; nothing else on the machine chan
 from __future__ import annotations
 
 import os
-import subprocess
 import tempfile
 import time
 from typing import TypedDict
 
+from glm5_doctor.engine import deadlines, processes
 from glm5_doctor.engine.facts import FactKey, parse_version
 from glm5_doctor.knowledge.cuda_devices import visible_devices
 from glm5_doctor.knowledge.deepgemm import copy_vllm_uses
@@ -22,7 +22,6 @@ from glm5_doctor.probes.distributions import DistributionsFact, probe_distributi
 from glm5_doctor.probes.nvcc import probe_nvcc
 from glm5_doctor.probes.nvml import probe_nvml
 
-COMPILE_TIMEOUT_S = 180.0
 OUTPUT_LIMIT = 4000
 KERNEL = """\
 // glm5-doctor compile probe: the headers DeepGEMM's MQA-logits kernels start from.
@@ -107,21 +106,14 @@ def probe_compile(context: ProbeContext) -> CompileFact:
         ]
         fact["command"] = command
         started = time.monotonic()
+        timeout = deadlines.compile_s(context.environ)
         try:
-            completed = subprocess.run(
-                command,
-                capture_output=True,
-                timeout=COMPILE_TIMEOUT_S,
-                cwd=workdir,
-                env=dict(context.environ),
-                stdin=subprocess.DEVNULL,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            fact["ran"], fact["first_error"] = True, f"nvcc did not finish within {COMPILE_TIMEOUT_S:g} s"
-            return fact
+            completed = processes.run_bounded(command, timeout, env=context.environ, cwd=workdir)
         except OSError as exc:
             fact["ran"], fact["first_error"] = True, f"cannot run nvcc: {exc.strerror or exc}"
+            return fact
+        if completed.timed_out:
+            fact["ran"], fact["first_error"] = True, f"nvcc did not finish within {timeout:g} s"
             return fact
         output = (completed.stdout + completed.stderr).decode("utf-8", errors="replace")
         fact["ran"] = True

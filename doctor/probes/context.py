@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 from glm5_doctor.deployment.profile import Profile
+from glm5_doctor.engine import deadlines
 from glm5_doctor.engine.facts import FactKey
 
 T = TypeVar("T")
-DEFAULT_PROBE_TIMEOUT_S = 10.0
+DEFAULT_PROBE_TIMEOUT_S = deadlines.PROBE_S
 
 
 @dataclass(frozen=True)
@@ -27,11 +28,15 @@ class Probe:
 
     key: FactKey[Any]
     function: Callable[[ProbeContext], Any]
-    timeout_s: float = DEFAULT_PROBE_TIMEOUT_S
+    #: seconds, or a function of the context for deadlines the user can change by variable
+    timeout_s: float | Callable[[ProbeContext], float] = DEFAULT_PROBE_TIMEOUT_S
 
     @property
     def name(self) -> str:
         return self.key.name
+
+    def deadline(self, context: ProbeContext) -> float:
+        return self.timeout_s(context) if callable(self.timeout_s) else self.timeout_s
 
 
 @dataclass

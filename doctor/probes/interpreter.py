@@ -7,16 +7,17 @@ stdlib-only ``describe_interpreter.py`` in a child process with a deadline.
 from __future__ import annotations
 
 import json
-import subprocess
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TypedDict, cast
 
+from glm5_doctor.engine import deadlines, processes
 from glm5_doctor.engine.facts import FactKey
 from glm5_doctor.probes import describe_interpreter as describe_interpreter_module
 from glm5_doctor.probes.context import ProbeContext
 
-INTERPRETER_TIMEOUT_S = 10.0
+INTERPRETER_TIMEOUT_S = deadlines.INTERPRETER_S
 
 
 class InterpreterFact(TypedDict):
@@ -47,33 +48,53 @@ def describe_target(context: ProbeContext) -> InterpreterFact:
     return describe_interpreter(context.python, context.environ)
 
 
+#: What the describer must print, with the JSON types the checks rely on.
+REQUIRED_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "executable": str,
+    "version": str,
+    "implementation": str,
+    "ext_suffix": (str, type(None)),
+    "sys_path": list,
+    "marker_environment": dict,
+    "prefix": str,
+}
+
+
 def describe_interpreter(python: str, environ: Mapping[str, str]) -> InterpreterFact:
-    """Run the stdlib-only describer inside ``python`` with a hard timeout."""
+    """Run the stdlib-only describer inside ``python``, in its own process group, under a deadline."""
     source = (Path(__file__).parent / "describe_interpreter.py").read_text(encoding="utf-8")
+    if os.path.exists(python) and not os.path.isfile(python):
+        raise InterpreterError(f"{python}: not a regular file")
+    timeout = INTERPRETER_TIMEOUT_S
     try:
-        completed = subprocess.run(
-            [python, "-c", source],
-            capture_output=True,
-            timeout=INTERPRETER_TIMEOUT_S,
-            env=dict(environ),
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
+        finished = processes.run_bounded([python, "-c", source], timeout, env=environ)
     except FileNotFoundError:
         raise InterpreterError(f"{python}: no such file") from None
     except PermissionError:
         raise InterpreterError(f"{python}: not executable (permission denied)") from None
-    except subprocess.TimeoutExpired:
-        raise InterpreterError(f"{python} did not answer within {INTERPRETER_TIMEOUT_S:.0f} s") from None
     except OSError as exc:
         raise InterpreterError(f"{python}: cannot run it ({exc.strerror or exc})") from None
-    stdout = completed.stdout.decode("utf-8", errors="replace")
+    if finished.timed_out:
+        raise InterpreterError(f"{python} did not answer within {timeout:.0f} s")
+    stdout = finished.stdout.decode("utf-8", errors="replace")
     try:
         described = json.loads(stdout)
-        if not isinstance(described, dict) or "sys_path" not in described:
-            raise ValueError
-    except ValueError:
-        stderr = completed.stderr.decode("utf-8", errors="replace").strip().splitlines()
-        why = stderr[-1] if stderr else f"exit status {completed.returncode}, no usable output"
-        raise InterpreterError(f"{python} is not a Python interpreter the doctor can use: {why}") from None
+    except (ValueError, RecursionError):
+        described = None
+    problem = _shape_problem(described)
+    if problem is not None:
+        stderr = finished.stderr.decode("utf-8", errors="replace").strip().splitlines()
+        why = stderr[-1][:300] if stderr else f"exit status {finished.returncode}, {problem}"
+        raise InterpreterError(f"{python} is not a Python interpreter the doctor can use: {why}")
     return cast(InterpreterFact, described)
+
+
+def _shape_problem(described: object) -> str | None:
+    if not isinstance(described, dict):
+        return "no usable output"
+    for name, kind in REQUIRED_FIELDS.items():
+        if not isinstance(described.get(name), kind):
+            return f"its description lacks a usable {name!r}"
+    if not all(isinstance(entry, str) for entry in described["sys_path"]):
+        return "its sys.path is not a list of folders"
+    return None

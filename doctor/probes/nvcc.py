@@ -11,14 +11,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 from collections.abc import Mapping
 from typing import TypedDict
 
+from glm5_doctor.engine import deadlines, processes
 from glm5_doctor.engine.facts import FactKey
 from glm5_doctor.probes.context import ProbeContext
 
-NVCC_TIMEOUT_S = 5.0
+NVCC_TIMEOUT_S = deadlines.NVCC_VERSION_S
 DEFAULT_CUDA_HOME = "/usr/local/cuda"
 RELEASE = re.compile(r"release (\d+)\.(\d+)")
 OUTPUT_LIMIT = 2000
@@ -82,20 +82,13 @@ def probe_nvcc(context: ProbeContext) -> NvccFact:
 
 def _read_nvcc_version(fact: NvccFact, nvcc: str, environ: Mapping[str, str]) -> None:
     try:
-        completed = subprocess.run(
-            [nvcc, "--version"],
-            capture_output=True,
-            timeout=NVCC_TIMEOUT_S,
-            env=dict(environ),
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        fact["run_error"] = f"'{nvcc} --version' did not finish within {NVCC_TIMEOUT_S:g} s"
-        fact["run_failed"] = True
-        return
+        completed = processes.run_bounded([nvcc, "--version"], NVCC_TIMEOUT_S, env=environ)
     except OSError as exc:
         fact["run_error"] = f"cannot run {nvcc}: {exc.strerror or exc}"
+        fact["run_failed"] = True
+        return
+    if completed.timed_out:
+        fact["run_error"] = f"'{nvcc} --version' did not finish within {NVCC_TIMEOUT_S:g} s"
         fact["run_failed"] = True
         return
     output = (completed.stdout + completed.stderr).decode("utf-8", errors="replace").strip()

@@ -21,12 +21,10 @@ import time
 from pathlib import Path
 from typing import Any, TypedDict
 
+from glm5_doctor.engine import deadlines, processes
 from glm5_doctor.engine.facts import FactKey
 from glm5_doctor.probes.context import ProbeContext
 
-NVML_TIMEOUT_S = 15.0
-#: Overrides the deadline (seconds): NVML on a node without persistence mode can be slow to start.
-TIMEOUT_ENV = "GLM5_DOCTOR_NVML_TIMEOUT_S"
 #: NVML error class -> what the fact says (and the checks explain).
 FATAL_STATES = {
     "NVMLError_LibraryNotFound": "library_not_found",
@@ -65,19 +63,18 @@ def probe_nvml(context: ProbeContext) -> NvmlFact:
         return fact
     source = (Path(__file__).parent / "nvml_child.py").read_text(encoding="utf-8")
     started = time.monotonic()
-    timeout = _timeout(context.environ.get(TIMEOUT_ENV))
+    timeout = deadlines.nvml_s(context.environ)
     with tempfile.TemporaryDirectory(prefix="glm5-doctor-nvml-") as workdir:
         events_path = os.path.join(workdir, "events.jsonl")
-        child = subprocess.Popen(
+        child = processes.start(
             # -S -E: no site processing and no PYTHON* variables, the fastest start; the folder
             # holding pynvml is handed over instead (half of the probe's time was Python starting).
             [sys.executable, "-S", "-E", "-c", source, events_path, _pynvml_folder()],
-            env=dict(context.environ),
-            stdin=subprocess.DEVNULL,
+            env=context.environ,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
         )
-        hung, stderr_bytes = _wait(child, timeout)
+        with processes.tracked(child):
+            hung, stderr_bytes = _wait(child, timeout)
         events = _read_events(events_path)
         stderr_text = stderr_bytes[-4000:].decode("utf-8", errors="replace").strip()
     fact = _assemble(events, context.environ.get("CUDA_VISIBLE_DEVICES"))
@@ -126,13 +123,6 @@ def _pynvml_folder() -> str:
     return os.path.dirname(spec.origin)
 
 
-def _timeout(text: str | None) -> float:
-    try:
-        return max(0.1, float(text)) if text else NVML_TIMEOUT_S
-    except ValueError:
-        return NVML_TIMEOUT_S
-
-
 def _wait(child: subprocess.Popen[bytes], timeout: float) -> tuple[str | None, bytes]:
     """(None, stderr) when the child finished; else why it was abandoned (killed, or stuck in the driver).
 
@@ -143,9 +133,9 @@ def _wait(child: subprocess.Popen[bytes], timeout: float) -> tuple[str | None, b
         _, stderr = child.communicate(timeout=timeout)
         return None, stderr or b""
     except subprocess.TimeoutExpired:
-        child.kill()
+        processes.kill_group(child.pid)
     try:
-        _, stderr = child.communicate(timeout=2)
+        _, stderr = child.communicate(timeout=deadlines.REAP_S)
         return " (the survey was stopped)", stderr or b""
     except subprocess.TimeoutExpired:
         import psutil  # only here: a hung driver is rare, and psutil costs import time
