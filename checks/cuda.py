@@ -74,9 +74,10 @@ def cuda_nvcc(facts: Facts, profile: Profile) -> Outcome:
             else ""
         )
         return Outcome.failed(f"DeepGEMM would run {nvcc['nvcc']}, which does not exist ({where}){also}", evidence)
+    if nvcc["run_failed"]:
+        # A release line from an nvcc that then exits non-zero (or hangs) is no working compiler.
+        return Outcome.failed(f"{nvcc['nvcc']} does not work: {nvcc['run_error']}", evidence)
     if nvcc["release"] is None:
-        if nvcc["run_failed"]:
-            return Outcome.failed(f"{nvcc['nvcc']} does not work: {nvcc['run_error']}", evidence)
         return Outcome.errored(
             f"cannot read the release from '{nvcc['nvcc']} --version': {nvcc['run_error']}",
             {**evidence, "output": nvcc["version_output"]},

@@ -19,7 +19,7 @@ from importlib import resources
 
 from glm5_doctor.engine import deadlines, processes
 from glm5_doctor.engine.check import Check, Fix
-from glm5_doctor.engine.redact import Writer
+from glm5_doctor.engine.redact import MASK, Writer, is_secret_name
 
 if sys.version_info >= (3, 11):
     from importlib.resources.abc import Traversable
@@ -95,7 +95,36 @@ def corrected_serve_command(fix: Fix, result: Result, report: Report) -> str | N
     if fix.serve_edit is None or not isinstance(serve, Mapping):
         return None
     corrected = fix.serve_edit(list(serve.get("argv") or []), result.outcome.evidence)
-    return shlex.join(corrected) if corrected is not None else None
+    return shell_line(corrected) if corrected is not None else None
+
+
+#: Options whose value vLLM also reads from a variable; a secret option without one gets its own name.
+SECRET_OPTION_VARIABLES = {"--api-key": "VLLM_API_KEY"}
+
+
+def secret_variable(option: str) -> str:
+    return SECRET_OPTION_VARIABLES.get(option, option.lstrip("-").upper().replace("-", "_"))
+
+
+def shell_line(argv: list[str]) -> str:
+    """``argv`` shell-quoted, a masked secret written as a reference the shell expands (``"$VLLM_API_KEY"``).
+
+    Pasting the line never puts a literal mask where the key was, and the key itself is never printed.
+    """
+    parts: list[str] = []
+    secret_option: str | None = None
+    for token in argv:
+        name, has_inline, value = token.partition("=")
+        if secret_option is not None and token == MASK:
+            parts.append(f'"${secret_variable(secret_option)}"')
+        elif token.startswith("--") and has_inline and value == MASK and is_secret_name(name.lstrip("-")):
+            parts.append(f'{shlex.quote(name)}="${secret_variable(name)}"')
+        else:
+            parts.append(shlex.quote(token))
+        secret_option = (
+            token if token.startswith("--") and not has_inline and is_secret_name(token.lstrip("-")) else None
+        )
+    return " ".join(parts)
 
 
 def fix_environment(fix: Fix, result: Result, report: Report) -> dict[str, str]:

@@ -22,6 +22,8 @@ def target_python(argv: list[str]) -> str | None:
         return None
     if os.path.basename(program).startswith("python"):
         return os.path.abspath(resolved)
+    if not os.path.isfile(resolved):  # a FIFO named vllm would block the read forever
+        return None
     try:
         with open(resolved, "rb") as handle:
             first = handle.read(SHEBANG_LIMIT).split(b"\n", 1)[0].decode("utf-8", errors="replace")

@@ -131,8 +131,9 @@ def parse_serve_command(argv: list[str]) -> ServeArgs:
             continue
         if token.startswith("-"):
             unknown.append(name)
-            if not has_inline and index < len(rest) and not rest[index].startswith("-"):
-                index += 1  # its value, most likely; kept in argv untouched either way
+            secret = name.startswith("--") and is_secret_name(name.lstrip("-"))
+            if not has_inline and index < len(rest) and (secret or not rest[index].startswith("-")):
+                index += 1  # its value (a secret's, even "-abc"); kept in argv untouched either way
         elif "model" not in values:
             values["model"] = token
         else:
@@ -203,8 +204,8 @@ def _build(
     if "speculative_config" in given:
         try:
             parsed = json.loads(given["speculative_config"])
-        except ValueError:
-            raise ServeArgsError("--speculative-config is not valid JSON") from None
+        except (ValueError, RecursionError):
+            raise ServeArgsError("--speculative-config is not valid JSON (or is nested past any real config)") from None
         if not isinstance(parsed, dict):
             raise ServeArgsError("--speculative-config must be a JSON object")
         speculative = {**parsed, **speculative}

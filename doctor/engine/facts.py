@@ -17,6 +17,8 @@ from typing import Any, Generic, TypeVar, cast
 from packaging.version import InvalidVersion, Version
 
 T = TypeVar("T")
+#: No real version string is longer; a longer one is read as malformed, not parsed.
+VERSION_LIMIT = 128
 
 
 @dataclass(frozen=True)
@@ -66,10 +68,10 @@ class Facts:
 
 
 def parse_version(text: str | None) -> Version | None:
-    """A PEP 440 version, or ``None`` for a missing or malformed one."""
-    if text is None:
+    """A PEP 440 version, or ``None`` for a missing, malformed or absurdly long one."""
+    if text is None or len(text) > VERSION_LIMIT:
         return None
     try:
         return Version(text)
-    except InvalidVersion:
+    except (InvalidVersion, ValueError):  # ValueError: a release number past int's digit limit
         return None

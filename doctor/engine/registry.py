@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from importlib import import_module
 from types import ModuleType
 
+from glm5_doctor.engine import deadlines
 from glm5_doctor.engine.check import Check
 
 if sys.version_info >= (3, 12):
@@ -116,16 +117,34 @@ def load_registry(autoload_plugins: bool | None = None) -> Registry:
         for entry_point in _plugin_entry_points():
             dist = entry_point.dist
             label = f"{dist.name} {dist.version}" if dist is not None else entry_point.value
+            loaded, problem = _load_plugin(entry_point)
+            if problem is not None:
+                errors.append(LoadError(entry_point.name, label, problem))
+                continue
             try:
-                loaded = entry_point.load()
                 found = checks_in_module(loaded) if isinstance(loaded, ModuleType) else list(_as_checks(loaded))
-            except Exception as exc:  # noqa: BLE001 - a broken plugin is reported, never fatal
-                errors.append(LoadError(entry_point.name, label, f"{type(exc).__name__}: {exc}"))
+            except TypeError as exc:
+                errors.append(LoadError(entry_point.name, label, str(exc)))
                 continue
             _add(checks, sources, errors, entry_point.name, label, found, builtin=False, reserved=builtin_areas)
     _validate_requirements(checks, errors)
     _validate_declarations(checks, sources, errors)
     return Registry(tuple(checks), sources, tuple(errors))
+
+
+def _load_plugin(entry_point: metadata.EntryPoint) -> tuple[object, str | None]:
+    """Import a plugin under a deadline. Raising, calling ``sys.exit`` or blocking at import is its
+    load error, never the run's end: the import runs in a daemon thread that is left behind if it hangs."""
+    from glm5_doctor.engine.runner import run_concurrently
+
+    finished = run_concurrently({"plugin": (entry_point.load, deadlines.PLUGIN_IMPORT_S)})["plugin"]
+    if finished.timed_out:
+        return None, f"its import did not finish within {deadlines.PLUGIN_IMPORT_S:g} s"
+    if isinstance(finished.error, SystemExit):
+        return None, f"its import called sys.exit({finished.error.code!r})"
+    if finished.error is not None:
+        return None, f"{type(finished.error).__name__}: {finished.error}"
+    return finished.value, None
 
 
 def builtin_modules() -> list[ModuleType]:

@@ -50,6 +50,9 @@ def diagnose(request: Request, registry: Registry, redactor: Redactor | None = N
         checks = registry.select(request.select, request.ignore)
     except ValueError as exc:
         raise RequestError(str(exc)) from None
+    if not checks and not registry.load_errors:
+        # Judging nothing must never read as "ready": preflight would start the server on it.
+        raise RequestError("the selection leaves no check to run (--select and --ignore cancel out)")
     python = None
     if request.python is not None:
         python = os.path.abspath(os.path.expanduser(request.python))

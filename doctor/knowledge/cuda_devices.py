@@ -8,8 +8,11 @@ and, on the identical GPUs of an HGX board, its default "fastest first" order in
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
+
+INDEX = re.compile(r"-?[0-9]{1,9}")
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ def visible_devices(devices: list[dict[str, Any]], cuda_visible_devices: str | N
         token = raw.strip()
         if not token:
             break
-        if token.lstrip("-").isdigit():
+        if INDEX.fullmatch(token):  # ASCII digits only: "²" is a digit to str.isdigit, not to CUDA
             index = int(token)
             match = next((d for d in devices if d.get("index") == index), None) if index >= 0 else None
         elif token.startswith("GPU-"):
@@ -38,7 +41,7 @@ def visible_devices(devices: list[dict[str, Any]], cuda_visible_devices: str | N
         if match is None or match in chosen:
             return Visible(
                 chosen,
-                f"CUDA_VISIBLE_DEVICES entry {token!r} matches no GPU, so CUDA ignores it and everything after it",
+                f"CUDA_VISIBLE_DEVICES entry {token[:40]!r} matches no GPU, so CUDA ignores it and everything after it",
             )
         chosen.append(match)
     return Visible(chosen, None)

@@ -32,6 +32,8 @@ def needed_libraries(path: str) -> list[str]:
             return _read_needed(handle)
     except struct.error as exc:
         raise ElfError(f"truncated ELF file ({exc})") from None
+    except (ValueError, OverflowError):  # an offset beyond any file: seek() refuses it
+        raise ElfError("an offset in the ELF headers points outside any file") from None
 
 
 def _read_needed(handle: BinaryIO) -> list[str]:

@@ -11,6 +11,7 @@ from the first few kilobytes without reading the weights.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import struct
@@ -151,10 +152,17 @@ def _disk_free(path: str | None) -> tuple[str | None, int | None]:
 
 
 def _read_json(path: str) -> Any:
-    if not os.path.isfile(path):
+    """A JSON file as data; a FIFO, a device or a JSON nested past Python's recursion is a ValueError."""
+    if not os.path.exists(path):
         raise FileNotFoundError(2, "no such file")
+    if not os.path.isfile(path):
+        raise ValueError("not a regular file")
     with open(path, "rb") as handle:
-        return json.loads(handle.read(JSON_LIMIT).decode("utf-8"))
+        text = handle.read(JSON_LIMIT).decode("utf-8")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply to be a model's JSON") from None
 
 
 def _read_model(fact: ModelFilesFact, path: str) -> None:
@@ -195,7 +203,8 @@ def _read_index(fact: ModelFilesFact, path: str) -> None:
         return
     metadata = index.get("metadata") if isinstance(index.get("metadata"), dict) else {}
     total = metadata.get("total_size")
-    fact["index_total_size"] = int(total) if isinstance(total, (int, float)) else None
+    usable = isinstance(total, int) or (isinstance(total, float) and math.isfinite(total))
+    fact["index_total_size"] = int(total) if usable and isinstance(total, (int, float)) and total >= 0 else None
     config = fact["config"] or {}
     layers = config.get("num_hidden_layers")
     if isinstance(layers, int):
@@ -213,6 +222,9 @@ def shard_fact(directory: str, name: str) -> ShardFact:
         shard["problem"] = "broken link (blob missing)" if os.path.islink(full) else "missing"
         return shard
     shard["exists"] = True
+    if not os.path.isfile(full):  # a FIFO would block the read, a device would never end
+        shard["problem"] = "not a regular file"
+        return shard
     try:
         size = os.path.getsize(full)
         shard["size"] = size
@@ -226,11 +238,13 @@ def shard_fact(directory: str, name: str) -> ShardFact:
                 shard["problem"] = "not a safetensors file (implausible header length)"
                 return shard
             header = json.loads(handle.read(length).decode("utf-8"))
+        if not isinstance(header, dict):
+            raise ValueError(f"the header is a JSON {type(header).__name__}, not an object")
         ends = [int(entry["data_offsets"][1]) for key, entry in header.items() if key != "__metadata__"]
         expected = 8 + length + max(ends, default=0)
         shard["expected_size"] = expected
-    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
-        shard["problem"] = f"unreadable safetensors header: {exc}"
+    except (OSError, ValueError, KeyError, TypeError, IndexError, RecursionError) as exc:
+        shard["problem"] = f"unreadable safetensors header: {str(exc)[:200]}"
         return shard
     if size < expected:
         shard["problem"] = f"truncated: {size:,} of {expected:,} bytes"

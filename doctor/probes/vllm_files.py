@@ -86,6 +86,9 @@ def probe_vllm_files(context: ProbeContext) -> VllmFilesFact:
         except SyntaxError as exc:
             fact["registry_state"] = "invalid"
             fact["registry_error"] = f"not valid Python (line {exc.lineno}: {exc.msg})"
+        except (RecursionError, MemoryError, ValueError) as exc:  # nested past the parser, or NUL bytes
+            fact["registry_state"] = "invalid"
+            fact["registry_error"] = f"not valid Python ({type(exc).__name__}: {str(exc)[:200]})"
         return fact
     module = match.group(1)
     fact["glm5_module"] = module
@@ -109,7 +112,7 @@ def _read_extension(fact: VllmFilesFact, package_dir: str) -> None:
             try:
                 fact["c_extension_needed"] = needed_libraries(candidate)
             except (OSError, ElfError) as exc:
-                fact["c_extension_error"] = str(exc)
+                fact["c_extension_error"] = str(exc)[:300]
             return
 
 
