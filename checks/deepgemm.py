@@ -118,7 +118,8 @@ def deepgemm_kernels(facts: Facts, profile: Profile) -> Outcome:
     files: VllmFilesFact = facts[VLLM_FILES]
     choice = _Choice(facts, found)
     copy = choice.copy
-    assert copy is not None  # deepgemm.installed passed
+    if copy is None:
+        return Outcome.skipped("no DeepGEMM copy that vLLM will import (see deepgemm.installed)")
     needed = files["deep_gemm_kernel_names"] or list(
         knowledge.DEEPGEMM_KERNELS_FROM_020 if choice.vendors else knowledge.DEEPGEMM_KERNELS_BEFORE_020
     )
@@ -170,7 +171,8 @@ def deepgemm_cutlass_headers(facts: Facts, profile: Profile) -> Outcome:
     found: DeepGemmFact = facts[DEEP_GEMM]
     choice = _Choice(facts, found)
     copy = choice.copy
-    assert copy is not None
+    if copy is None:
+        return Outcome.skipped("no DeepGEMM copy that vLLM will import (see deepgemm.installed)")
     evidence = {**choice.evidence(), "include_dir": copy["include_dir"], "missing": copy["missing_headers"]}
     if copy["missing_headers"]:
         return Outcome.failed(

@@ -131,7 +131,8 @@ def transformers_vllm_pin(facts: Facts, profile: Profile) -> Outcome:
         - https://github.com/vllm-project/recipes/blob/main/GLM/GLM5.md
     """
     vllm = distribution(facts, "vllm")
-    assert vllm is not None  # vllm.installed passed
+    if vllm is None:  # vllm.installed can warn about a vllm folder without metadata
+        return Outcome.skipped("vLLM has no installed metadata to read its transformers pin from (see vllm.installed)")
     requirement = requirement_for(vllm, "transformers")
     installed = distribution(facts, "transformers")
     version = parse_version(installed["version"]) if installed else None

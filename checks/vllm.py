@@ -209,7 +209,8 @@ def vllm_dependencies(facts: Facts, profile: Profile) -> Outcome:
         - https://packaging.python.org/en/latest/specifications/dependency-specifiers/
     """
     dist = distribution(facts, "vllm")
-    assert dist is not None  # vllm.installed passed
+    if dist is None:  # vllm.installed can warn about a vllm folder without metadata
+        return Outcome.skipped("vLLM has no installed metadata to read its requirements from (see vllm.installed)")
     environment = {**facts[INTERPRETER]["marker_environment"], "extra": ""}
     missing: list[str] = []
     wrong: list[str] = []

@@ -102,6 +102,7 @@ def _main(args_list: list[str], redactor: Redactor) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(args_list)
+        _refuse_empty_values(args)
         args.server_command = server_command
         args.redactor = redactor
         execute: Execute = args.execute
@@ -128,6 +129,17 @@ def _main(args_list: list[str], redactor: Redactor) -> int:
             redactor, f"glm5-doctor: internal error: {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for the traceback)"
         )
         return ExitCode.INTERNAL_ERROR
+
+
+#: Options argparse collects as lists on purpose; any other list is argparse reading ``--opt=--``.
+LIST_OPTIONS = frozenset({"select", "ignore", "check_id"})
+
+
+def _refuse_empty_values(args: argparse.Namespace) -> None:
+    """argparse turns ``--gpu=--`` into an empty list instead of an error: refuse it as one."""
+    for name, value in vars(args).items():
+        if isinstance(value, list) and (name not in LIST_OPTIONS or any(not isinstance(v, str) for v in value)):
+            raise UsageError(f"--{name.replace('_', '-')} needs a value")
 
 
 def _say(redactor: Redactor, line: str) -> None:
