@@ -25,6 +25,7 @@ exit codes:
   1  at least one fail or error result
   2  usage error or unreadable input (bad option, unknown check, unusable --python)
   3  internal error in glm5-doctor itself
+  130, 143  interrupted (SIGINT) or terminated (SIGTERM); child processes were ended first
 """
 KV_CACHE_DTYPES = ("auto", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_ds_mla")
 
