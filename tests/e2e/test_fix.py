@@ -317,5 +317,6 @@ def test_fix_for_a_serve_command_prints_the_corrected_line() -> None:
         "sk-never-shown-123456",
     )
     assert completed.returncode == 1
-    assert "vllm serve zai-org/GLM-5-FP8 --api-key '***' --tensor-parallel-size 4" in completed.stdout
+    # pasted, the line expands the key from the environment; it never holds a literal mask
+    assert 'vllm serve zai-org/GLM-5-FP8 --api-key "$VLLM_API_KEY" --tensor-parallel-size 4' in completed.stdout
     assert "sk-never-shown-123456" not in completed.stdout + completed.stderr
