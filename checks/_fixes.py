@@ -29,6 +29,12 @@ def transformers_spec(result: Result, report: Report) -> dict[str, str]:
     return {"TRANSFORMERS_SPEC": f"transformers{window}" if window else f"transformers>={TRANSFORMERS_RECIPE_FLOOR}"}
 
 
+def reinstall_with_extra(result: Result, report: Report) -> dict[str, str]:
+    """The importing package again, with the extra that makes pip resolve what it imports."""
+    spec = _pin(result.outcome.evidence, "reinstall")
+    return {"TRANSFORMERS_SPEC": spec} if spec else {}
+
+
 def torch_spec(result: Result, report: Report) -> dict[str, str]:
     evidence = result.outcome.evidence
     plan = {}

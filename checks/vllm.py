@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 
 from glm5_doctor import knowledge
-from glm5_doctor.checks._fixes import torch_spec
+from glm5_doctor.checks._fixes import reinstall_with_extra, torch_spec
 from glm5_doctor.checks._pins import satisfies
 from glm5_doctor.deployment.profile import Profile
 from glm5_doctor.engine.check import Fix, check
@@ -257,6 +258,86 @@ def vllm_dependencies(facts: Facts, profile: Profile) -> Outcome:
         "(transformers, torch and flashinfer have their own checks)",
         evidence,
     )
+
+
+@check(
+    "vllm.optional-imports",
+    title="Packages the stack imports whenever they are installed fit the ranges it declares for them",
+    category="python-stack",
+    facts=(INTERPRETER, DISTRIBUTIONS),
+    requires=("vllm.installed",),
+    fix=Fix("install-transformers.sh", environment=reinstall_with_extra),
+)
+def vllm_optional_imports(facts: Facts, profile: Profile) -> Outcome:
+    """What ``pip check`` cannot see: a package declared only under an extra, imported anyway when present.
+
+    What it checks:
+        For vLLM, transformers and torch as installed: every distribution each of them imports
+        whenever it is installed (transformers imports ``kernels`` if it finds it), when installed,
+        must be inside the range that package declares for it under its extra. The declaration is
+        read from the installed METADATA; the extra's marker is evaluated for this interpreter.
+
+    Why it matters:
+        pip only checks extras that were asked for, so ``pip check`` is clean. Upgrading transformers
+        inside vLLM's pin (0.19.1 + ``pip install transformers==5.5.1``) leaves ``kernels`` 0.19.1
+        behind, and vLLM's own import then fails with "ValueError: Either a revision or a version must
+        be specified." from kernels' ``LayerRepository``, before any model is read.
+
+    How to fix:
+        Install the importing package with that extra so pip resolves the pair
+        (``pip install 'transformers[kernels]==5.5.1'``), or uninstall the left-behind package.
+
+    Sources:
+        - transformers 5.5.1 wheel: METADATA (``kernels<0.13,>=0.12.0; extra == "kernels"``)
+        - transformers 5.5.1 wheel: transformers/integrations/hub_kernels.py (imported when available)
+        - https://packaging.python.org/en/latest/specifications/dependency-specifiers/#extras
+    """
+    environment = facts[INTERPRETER]["marker_environment"]
+    outside: list[str] = []
+    judged: list[str] = []
+    reinstall: str | None = None
+    for declarer, imported in knowledge.IMPORTED_WHEN_INSTALLED.items():
+        dist = distribution(facts, declarer)
+        if dist is None:
+            continue
+        for line in dist["requires_dist"]:
+            try:
+                requirement = Requirement(line)
+            except InvalidRequirement:
+                continue
+            name = canonicalize_name(requirement.name)
+            installed = distribution(facts, name)
+            if name not in imported or installed is None or not _applies(requirement, environment):
+                continue
+            judged.append(f"{installed['name']} {installed['version']} for {declarer} {dist['version']}")
+            version = parse_version(installed["version"])
+            if version is None or not satisfies(version, requirement.specifier):
+                outside.append(
+                    f"{installed['name']} {installed['version']} is installed, and {declarer} {dist['version']} "
+                    f"imports it whenever it is, but accepts only {requirement.specifier}"
+                )
+                extra = _extras(requirement)[0] or name
+                reinstall = reinstall or f"{declarer}[{extra}]=={dist['version']}"
+    evidence: dict[str, object] = {"judged": judged, "outside": outside, "reinstall": reinstall}
+    if outside:
+        return Outcome.failed(
+            f"{_first(outside)}: importing vLLM will fail (pip check cannot see this: it is declared under an extra)",
+            evidence,
+        )
+    if not judged:
+        return Outcome.passed("no package that the stack imports when present is installed", evidence)
+    return Outcome.passed(f"inside the declared ranges: {_first(judged)}", evidence)
+
+
+def _extras(requirement: Requirement) -> list[str]:
+    return re.findall(r'extra\s*==\s*["\']([^"\']+)["\']', str(requirement.marker or "")) or [""]
+
+
+def _applies(requirement: Requirement, environment: dict[str, str]) -> bool:
+    """True when the requirement's marker holds for this interpreter under some extra it names."""
+    if requirement.marker is None:
+        return True
+    return any(requirement.marker.evaluate({**environment, "extra": extra}) for extra in _extras(requirement))
 
 
 def _first(items: list[str]) -> str:

@@ -62,6 +62,16 @@ DEPENDENCIES_JUDGED_ELSEWHERE = frozenset(
     {"transformers", "torch", "flashinfer-python", "flashinfer-cubin", "flashinfer-jit-cache"}
 )
 
+#: Distributions a package imports whenever they are installed, whatever the user asked for: declared
+#: only under an extra (so pip never checks them), yet a version outside that extra's range breaks the
+#: importing package at import time. transformers 5.5.1 declares ``kernels<0.13,>=0.12.0; extra ==
+#: "kernels"`` and imports ``kernels`` when present; with vLLM 0.19.1's kernels 0.19.1 left behind, vLLM's
+#: own import fails with "ValueError: Either a revision or a version must be specified." (kernels'
+#: LayerRepository). transformers 5.5.1 wheel: METADATA, transformers/integrations/hub_kernels.py.
+IMPORTED_WHEN_INSTALLED: dict[str, frozenset[str]] = {
+    "transformers": frozenset({"kernels"}),
+}
+
 # --- CUDA toolchain and kernels (issue: toolchain checks) ------------------------------------
 
 

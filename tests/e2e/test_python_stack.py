@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import TargetEnv, by_id, run_json
+from helpers import WHEELS, TargetEnv, by_id, run_doctor, run_json
 
 STACK = "python,vllm,transformers"
 
@@ -300,3 +300,39 @@ def test_expected_override_warning_links_no_fix(target_env: TargetEnv) -> None:
     target_env.add_vllm_release("0.16.0")
     target_env.add_transformers_release("5.4.0")
     assert judge(target_env)["transformers.vllm-pin"]["fix"] is None
+
+
+def _add_real_kernels(target: TargetEnv, version: str) -> None:
+    metadata = (WHEELS / "kernels-0.19.1" / "kernels-0.19.1.dist-info" / "METADATA").read_text()
+    target.add_dist("kernels", version, metadata=metadata.replace("\nVersion: 0.19.1\n", f"\nVersion: {version}\n"))
+
+
+def test_kernels_left_behind_by_a_transformers_upgrade_fails_although_pip_check_is_clean(
+    target_env: TargetEnv,
+) -> None:
+    """vLLM 0.19.1, then ``pip install transformers==5.5.1``: kernels 0.19.1 stays, transformers imports it."""
+    target_env.add_vllm_release("0.19.1")
+    target_env.add_transformers_release("5.5.1")
+    _add_real_kernels(target_env, "0.19.1")
+    code, report = run_json("--python", str(target_env.python), "--select", "vllm.optional-imports,transformers")
+    results = by_id(report)
+    row = results["vllm.optional-imports"]
+    assert row["status"] == "fail" and code == 1
+    assert "kernels 0.19.1 is installed, and transformers 5.5.1 imports it" in row["message"]
+    assert "<0.13,>=0.12.0" in row["message"]
+    assert row["evidence"]["reinstall"] == "transformers[kernels]==5.5.1"
+    assert results["transformers.vllm-pin"]["status"] == "pass", "inside vLLM's pin: only the extra is off"
+    fixed = run_doctor("fix", "vllm.optional-imports", "--python", str(target_env.python))
+    assert "TRANSFORMERS_SPEC='transformers[kernels]==5.5.1'" in fixed.stdout
+
+
+@pytest.mark.parametrize("kernels", ["0.12.0", None])
+def test_kernels_inside_the_extra_or_absent_passes(target_env: TargetEnv, kernels: str | None) -> None:
+    target_env.add_vllm_release("0.19.1")
+    target_env.add_transformers_release("5.5.1")
+    if kernels:
+        _add_real_kernels(target_env, kernels)
+    _, report = run_json("--python", str(target_env.python), "--select", "vllm.optional-imports")
+    row = by_id(report)["vllm.optional-imports"]
+    assert row["status"] == "pass"
+    assert ("kernels 0.12.0 for transformers 5.5.1" in row["message"]) is bool(kernels)
