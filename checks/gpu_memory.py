@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from glm5_doctor import knowledge
+from glm5_doctor.checks._checkpoint import checkpoint_here
 from glm5_doctor.checks._fixes import longest_context, serve_fix
 from glm5_doctor.checks._gpu import GIB, capability, cuda_total_gib, gpus, label
 from glm5_doctor.deployment.profile import Profile
 from glm5_doctor.engine.check import check
 from glm5_doctor.engine.facts import Facts, parse_version
 from glm5_doctor.engine.results import Outcome
-from glm5_doctor.knowledge.checkpoints import model_spec
+from glm5_doctor.knowledge.checkpoints import is_glm5_family
 from glm5_doctor.knowledge.memory import deployment_fit
 from glm5_doctor.probes.distributions import DISTRIBUTIONS, distribution
 from glm5_doctor.probes.model_files import MODEL_FILES
@@ -119,9 +120,17 @@ def gpu_vram(facts: Facts, profile: Profile) -> Outcome:
         - https://docs.vultr.com/inference-cookbook/cuda/model-guides/glm5
         - vllm 0.16.0 wheel: vllm/config/model.py (_get_and_verify_max_len)
     """
-    spec = model_spec(profile.model)
+    files = facts[MODEL_FILES]
+    spec = checkpoint_here(profile, files)
     if spec is None:
-        return Outcome.skipped(f"{profile.model} is not a checkpoint the doctor has numbers for")
+        return Outcome.skipped(
+            f"{profile.model} is not a checkpoint the doctor knows, and its config.json is not on disk to size it from"
+        )
+    if not is_glm5_family(spec):
+        return Outcome.skipped(
+            f"{profile.model} is a {spec.architecture or spec.model_type or 'non-GLM-5'} checkpoint: this memory "
+            "math is GLM-5's (MLA latent + DSA indexer cache)"
+        )
     vllm = distribution(facts, "vllm")
     vllm_version = parse_version(vllm["version"]) if vllm else None
     if profile.detect_gpu:
@@ -143,7 +152,6 @@ def gpu_vram(facts: Facts, profile: Profile) -> Outcome:
         gpu_name, total, count = planned.name, planned.cuda_total_gib, profile.gpus or profile.gpus_needed
         gpu_capability = planned.compute_capability
         gpu_source = f"planned: {'measured' if planned.measured else 'an estimate'}, {planned.source}"
-    config = facts[MODEL_FILES]["config"]
     fit = deployment_fit(
         spec,
         gpu_name,
@@ -154,16 +162,11 @@ def gpu_vram(facts: Facts, profile: Profile) -> Outcome:
         tensor_parallel_size=profile.tensor_parallel_size,
         pipeline_parallel_size=profile.pipeline_parallel_size,
         gpu_memory_utilization=profile.gpu_memory_utilization,
-        max_model_len=profile.max_model_len,
+        max_model_len=profile.context_length(spec.max_position_embeddings),
         kv_cache_dtype=profile.kv_cache_dtype,
         mtp=profile.mtp,
-        config=config if isinstance(config, dict) else None,
     )
-    evidence = {
-        **fit.to_dict(),
-        "gpu_source": gpu_source,
-        "model_source": spec.source + (" + config.json" if isinstance(config, dict) else ""),
-    }
+    evidence = {**fit.to_dict(), "gpu_source": gpu_source, "model_source": spec.source}
     budget = f"{fit.budget_gib_per_gpu:.1f} GiB budget ({profile.gpu_memory_utilization:.2f} x {total:.2f} GiB)"
     if not fit.weights_fit:
         return Outcome.failed(
@@ -187,21 +190,21 @@ def gpu_vram(facts: Facts, profile: Profile) -> Outcome:
         )
     if not fit.within_position_limit:
         return Outcome.failed(
-            f"--max-model-len {profile.max_model_len:,} is beyond {profile.model}'s {fit.max_position_embeddings:,} "
+            f"--max-model-len {fit.max_model_len:,} is beyond {profile.model}'s {fit.max_position_embeddings:,} "
             f"positions (max_position_embeddings): vLLM refuses it; the largest --max-model-len that works here "
             f"is {fit.max_model_len_that_fits:,}",
             evidence,
         )
-    if fit.kv_tokens < profile.max_model_len:
+    if fit.kv_tokens < fit.max_model_len:
         return Outcome.failed(
-            f"KV cache for one {profile.max_model_len}-token sequence needs "
-            f"{profile.max_model_len * fit.kv_bytes_per_token / GIB:.1f} GiB, only {fit.kv_cache_gib_per_gpu:.1f} GiB "
+            f"KV cache for one {fit.max_model_len}-token sequence needs "
+            f"{fit.max_model_len * fit.kv_bytes_per_token / GIB:.1f} GiB, only {fit.kv_cache_gib_per_gpu:.1f} GiB "
             f"is left per GPU; the largest --max-model-len that fits is {fit.max_model_len_that_fits}",
             evidence,
         )
     return Outcome.passed(
         f"per GPU: weights {fit.weights_gib_per_gpu:.1f} + overhead {fit.overhead_gib_per_gpu:.0f} + KV "
         f"{fit.kv_cache_gib_per_gpu:.1f} GiB of a {budget}; {fit.kv_tokens:,} tokens ({fit.kv_cache_dtype} KV) = "
-        f"{fit.sequences_at_max_model_len:g} sequences of {profile.max_model_len}",
+        f"{fit.sequences_at_max_model_len:g} sequences of {fit.max_model_len}",
         evidence,
     )

@@ -85,10 +85,11 @@ def model_config(facts: Facts, profile: Profile) -> Outcome:
             evidence,
         )
     limit = config.get("max_position_embeddings")
-    if isinstance(limit, int) and not profile.max_model_len_auto and profile.max_model_len > limit:
+    want = profile.context_length(limit) if isinstance(limit, int) else profile.max_model_len
+    if isinstance(limit, int) and want > limit:
         return Outcome.failed(
-            f"--max-model-len {profile.max_model_len} exceeds the model's max_position_embeddings {limit}: vLLM stops "
-            f'with "{MAX_LEN_ERROR.format(want=profile.max_model_len, have=limit)}"',
+            f"--max-model-len {want} exceeds the model's max_position_embeddings {limit}: vLLM stops "
+            f'with "{MAX_LEN_ERROR.format(want=want, have=limit)}"',
             evidence,
         )
     declared = _declared_quantization(files)

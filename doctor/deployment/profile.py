@@ -32,6 +32,9 @@ class Profile:
     detect_gpu: bool = True
     #: ``--max-model-len -1``/``auto``: vLLM picks the largest length that fits
     max_model_len_auto: bool = False
+    #: no ``--max-model-len`` in a serve command: vLLM takes the checkpoint's own position limit
+    #: (its config.json's, when it is on disk), which ``max_model_len`` only estimates from the table
+    max_model_len_from_checkpoint: bool = False
     #: the ``vllm serve`` arguments, when preflight judges a real launch command
     serve: ServeArgs | None = None
     #: planning (``--gpu NAME --gpus N``): how many GPUs of that kind; None means TP x PP
@@ -45,6 +48,12 @@ class Profile:
         """The checkpoint's quantization from the model table (``unknown`` for other models)."""
         spec = model_spec(self.model)
         return spec.quantization if spec else "unknown"
+
+    def context_length(self, checkpoint_limit: int) -> int:
+        """The ``--max-model-len`` vLLM will use, given the checkpoint's own position limit."""
+        if self.max_model_len_auto or self.max_model_len_from_checkpoint:
+            return checkpoint_limit
+        return self.max_model_len
 
     @property
     def gpus_needed(self) -> int:
@@ -129,9 +138,9 @@ def build_profile(
     if max_model_len == AUTO:
         changes.update(max_model_len=position_limit(chosen_model), max_model_len_auto=True)
     elif max_model_len is not None:
-        changes.update(max_model_len=max_model_len, max_model_len_auto=False)
+        changes.update(max_model_len=max_model_len, max_model_len_auto=False, max_model_len_from_checkpoint=False)
     elif absent_max_model_len_is_checkpoint_limit:
-        changes.update(max_model_len=position_limit(chosen_model), max_model_len_auto=False)
+        changes.update(max_model_len=position_limit(chosen_model), max_model_len_from_checkpoint=True)
     if gpu is not None:
         changes.update(gpu=gpu, detect_gpu=False)
     return replace(base, **{key: value for key, value in changes.items() if value is not None})

@@ -147,17 +147,16 @@ def deployment_fit(
     max_model_len: int,
     kv_cache_dtype: str,
     mtp: bool,
-    config: dict[str, Any] | None,
 ) -> Fit:
     """The memory calculation with the inputs vLLM would really use: the one place they are assembled.
 
-    The checkpoint's own config.json (when on disk) overrides the table's shapes and position limit;
-    the KV dtype is the one the installed vLLM will store on this GPU; the MTP layer counts when
-    speculative decoding loads it. ``gpu.vram`` and ``glm5-doctor fit`` both come through here.
+    ``model`` is the checkpoint as its own files describe it when they are on disk (else the known
+    checkpoint's table entry); the KV dtype is the one the installed vLLM will store on this GPU; the
+    MTP layer counts when speculative decoding loads it. ``gpu.vram`` and ``glm5-doctor fit`` both
+    come through here.
     """
-    checkpoint = model.with_config(config) if config else model
     return plan(
-        checkpoint,
+        model,
         gpu,
         gpu_total_gib,
         gpus,

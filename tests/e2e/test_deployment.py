@@ -155,3 +155,49 @@ def test_the_header_states_the_memory_inputs_the_verdict_used(target_env: Target
     assert json.loads(fit.stdout)["kv_cache_dtype"] == "fp8_e4m3"
     older = doctor(env, "fit", "--gpu", "B200", "--format", "json")  # the doctor's own Python: no vLLM
     assert json.loads(older.stdout)["kv_cache_dtype"] == "auto"
+
+
+def test_a_local_checkpoint_of_another_family_member_is_sized_from_its_own_files(
+    fake_nvml: Path, tmp_path: Path
+) -> None:
+    """A GLM-5-family checkpoint the table does not know: 92 layers, 131,072 positions, 600 GiB in its index."""
+    from helpers import GLM5_CONFIG, write_glm5_model
+
+    model = tmp_path / "GLM-5-Next-FP8"
+    write_glm5_model(model, shards=2, shard_bytes=1 << 20)
+    config = {**GLM5_CONFIG, "num_hidden_layers": 92, "max_position_embeddings": 131072, "num_nextn_predict_layers": 1}
+    (model / "config.json").write_text(json.dumps(config))
+    index = json.loads((model / "model.safetensors.index.json").read_text())
+    index["metadata"]["total_size"] = 600 * (1 << 30)
+    (model / "model.safetensors.index.json").write_text(json.dumps(index))
+    env = {"GLM5_DOCTOR_DISABLE_PLUGIN_AUTOLOAD": "1", "PATH": "/usr/bin:/bin"}
+    fit = doctor(env, "fit", "--model", str(model), "--gpu", "B200", "--gpus", "8", "--format", "json")
+    numbers = json.loads(fit.stdout)
+    assert numbers["max_position_embeddings"] == 131072
+    assert numbers["kv_bytes_per_token"] == (1152 + 132) * 92  # its own 92 layers, bf16 latent + indexer keys
+    weights = 600 * 92 / 93  # GiB: the index's total less the MTP layer's share (1 of 93 layers)
+    replicated = weights * 2.10 / 694.9  # every TP rank's full copy, at GLM-5-FP8's share
+    assert numbers["weights_gib_per_gpu"] == pytest.approx(replicated + (weights - replicated) / 8, abs=0.05)
+    assert "its config.json and safetensors index" in numbers["model_source"]
+    # vLLM, given no --max-model-len, takes this checkpoint's own limit (131,072): so does preflight
+    report = tmp_path / "preflight.json"
+    doctor(
+        nvml_env(fake_nvml, scenario_lines("b200x8"), tmp_path / "nvml"),
+        "preflight",
+        "--format",
+        "json",
+        "--output",
+        str(report),
+        "--select",
+        "gpu.vram,model.config",
+        "--",
+        "vllm",
+        "serve",
+        str(model),
+        "-tp",
+        "8",
+    )
+    results = by_id(json.loads(report.read_text()))
+    assert results["model.config"]["status"] == "pass"
+    assert results["gpu.vram"]["status"] == "pass"
+    assert results["gpu.vram"]["evidence"]["max_model_len"] == 131072
