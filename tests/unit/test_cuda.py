@@ -15,6 +15,8 @@ from facts import (
     nvml_fact,
     nvml_failed,
     profile,
+    real_nvml,
+    real_run,
     torch_build,
 )
 from glm5_doctor.checks.cuda import cuda_compile_probe, cuda_nvcc
@@ -177,3 +179,11 @@ def test_a_failed_compile_fails_with_the_first_error(returncode: int, produced: 
         "fatal error: cutlass/arch/barrier.h: No such file or directory"
     )
     assert outcome.details == "probe.cu(2): fatal error: cutlass/arch/barrier.h: No such file or directory"
+
+
+def test_the_real_h200_machine() -> None:
+    """nvcc 13.0 at /usr/local/cuda via CUDA_HOME, torch cu130 (toolchain.txt), the real NVML fact."""
+    real = real_run("h200-gvisor", "run.json")["cuda.nvcc"]
+    outcome = nvcc(nvcc_fact("13.0"), torch_cuda="13.0", nvml=real_nvml("h200-gvisor"))
+    assert (outcome.status.value, outcome.message) == (real["status"], real["message"])
+    assert outcome.evidence["required"] == "12.3"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from facts import device, dist, distributions, facts, nvml_fact, nvml_failed, profile, torch_build
+from facts import device, dist, distributions, facts, nvml_fact, nvml_failed, profile, real_nvml, real_run, torch_build
 from glm5_doctor.checks.torch import torch_cuda_build
 from glm5_doctor.deployment.profile import Profile
 from glm5_doctor.engine.results import Outcome, Status
@@ -133,3 +133,10 @@ def test_a_torch_other_than_vllms_pin_fails() -> None:
     assert outcome.message == (
         "torch 2.9.1+cu129 is not what vLLM 0.19.1 pins (torch==2.10.0): its compiled ops will not load"
     )
+
+
+def test_the_real_h200_machine() -> None:
+    """torch 2.11.0+cu130 (toolchain.txt) and the real NVML fact: the verdict the real run gave."""
+    real = real_run("h200-gvisor", "run.json")["torch.cuda-build"]
+    outcome = judge(torch_build("2.11.0+cu130", "13.0"), nvml=real_nvml("h200-gvisor"))
+    assert (outcome.status.value, outcome.message) == (real["status"], real["message"])
