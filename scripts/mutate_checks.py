@@ -298,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("files", nargs="*", type=Path, help="files under checks/ (default: all of them)")
     parser.add_argument("--jobs", type=int, default=1, help="parallel runs in private package copies")
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per test run")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per test run")
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
     parser.add_argument("--report", type=Path, help="also write every result here")
     args = parser.parse_args(argv)

@@ -140,3 +140,10 @@ def test_the_real_h200_machine() -> None:
     real = real_run("h200-gvisor", "run.json")["torch.cuda-build"]
     outcome = judge(torch_build("2.11.0+cu130", "13.0"), nvml=real_nvml("h200-gvisor"))
     assert (outcome.status.value, outcome.message) == (real["status"], real["message"])
+
+
+def test_a_torch_pin_behind_a_platform_marker_still_counts() -> None:
+    vllm = dist("vllm", "0.19.1", requires=['torch==2.10.0; platform_system == "Linux"'])
+    outcome = judge(torch_build("2.9.1+cu129", "12.9"), vllm)
+    assert outcome.status is Status.FAIL
+    assert outcome.evidence["vllm_pin"] == "==2.10.0"

@@ -177,3 +177,61 @@ def test_a_transformers_version_that_is_not_pep440_is_an_error() -> None:
 
 def test_a_prerelease_inside_the_window_passes() -> None:
     assert pin(["transformers>=5.10.4"], "5.11.0rc1").status is Status.PASS
+
+
+# --- the window text (checks/_pins.py simplest_window), as the pass and fail messages show it --------
+
+
+@pytest.mark.parametrize(
+    ("vllm_pin", "installed", "window"),
+    [
+        ("transformers<5.3,>=4.56", "5.2.1", ">=5.2.0,<5.3"),  # an upper bound is kept, after the floor
+        ("transformers>=4.56,<6,!=5.3.0", "5.4.0", ">=5.2.0,<6,!=5.3.0"),  # bounds first, exclusions last
+        ("transformers>=4.56,!=5.3.0", "5.2.0", ">=5.2.0,!=5.3.0"),  # an exclusion above the floor is kept
+        (PIN_0191.removeprefix("transformers"), "5.6.0", ">=5.5.1"),  # exclusions at the floor move it
+    ],
+)
+def test_the_window_keeps_what_still_matters(vllm_pin: str, installed: str, window: str) -> None:
+    outcome = pin([vllm_pin if vllm_pin.startswith("transformers") else "transformers" + vllm_pin], installed)
+    assert outcome.status is Status.PASS
+    assert outcome.message.startswith(f"transformers {installed} is inside the GLM-5 window {window} (")
+    assert outcome.evidence["glm5_window"] == window
+
+
+def test_an_upper_bound_under_the_floor_fails_with_the_window() -> None:
+    outcome = pin(["transformers<5.3,>=4.56"], "5.3.0")
+    assert outcome.status is Status.FAIL
+    assert outcome.message.endswith("GLM-5 needs transformers>=5.2.0,<5.3")
+
+
+def test_a_pin_behind_a_platform_marker_still_counts() -> None:
+    """Only extras make a Requires-Dist line optional; a platform marker does not."""
+    outcome = pin(['transformers<5; platform_system == "Linux"'], "5.4.0")
+    assert outcome.status is Status.WARN
+    assert outcome.evidence["vllm_pin"] == "<5"
+
+
+@pytest.mark.parametrize(
+    ("vllm_pin", "installed", "window"),
+    [
+        ("transformers>=4.56,!=5.2.*", "5.3.0", ">=5.3.0"),  # a wildcard at the floor steps to the next minor
+        ("transformers>=5.3,!=5.3.0", "5.3.1", ">=5.3.1"),  # an exact exclusion of a two-part floor
+        # chains need as many passes as links, whatever order the specifier set iterates in
+        ("transformers>=4.56," + ",".join(f"!=5.{minor}.*" for minor in range(2, 10)), "5.10.0", ">=5.10.0"),
+        ("transformers>=4.56," + ",".join(f"!=5.2.{patch}" for patch in range(8)), "5.2.8", ">=5.2.8"),
+    ],
+)
+def test_the_floor_steps_over_every_exclusion_at_it(vllm_pin: str, installed: str, window: str) -> None:
+    outcome = pin([vllm_pin], installed)
+    assert outcome.status is Status.PASS
+    assert outcome.evidence["glm5_window"] == window
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: checks/_pins.py simplest_window never steps the floor over a one-part wildcard exclusion "
+    "(len(prefix) >= 2), so transformers.vllm-pin calls a pin like !=5.* closed although 6.0 satisfies it",
+)
+def test_a_one_part_wildcard_exclusion_leaves_the_next_major_open() -> None:
+    outcome = pin(["transformers>=4.56,!=5.*"], "6.0.0")
+    assert outcome.status is Status.PASS
