@@ -80,3 +80,9 @@ def test_a_companion_with_an_unreadable_version_fails() -> None:
     outcome = judge(dist("flashinfer-python", "0.6.6"), dist("flashinfer-jit-cache", "latest"))
     assert outcome.status is Status.FAIL
     assert outcome.message.startswith("flashinfer-jit-cache latest does not match flashinfer-python 0.6.6")
+
+
+def test_a_vllm_without_a_flashinfer_pin_is_not_named() -> None:
+    outcome = judge(dist("vllm", "0.19.1", requires=["numpy"]), dist("flashinfer-python", "0.6.6"))
+    assert outcome.status is Status.PASS
+    assert outcome.message == "flashinfer-python 0.6.6"

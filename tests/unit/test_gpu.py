@@ -723,3 +723,91 @@ def test_gpus_without_free_memory_answers_are_not_judged() -> None:
     outcome = judge(gpu_free_memory, nvml_fact(devices), profile(tensor_parallel_size=2))
     assert outcome.status is Status.PASS
     assert outcome.evidence == {}
+
+
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [
+        (1, "chipset not supported"),
+        (2, "GPU not supported"),
+        (3, "IOH topology not supported"),
+        (4, "disabled by registry key"),
+        (5, "not supported"),
+        (6, "unknown"),
+    ],
+)
+def test_every_p2p_status_is_named(code: int, text: str) -> None:
+    devices = gpus(2)
+    pairs = {"0-1": {"read": code}, "1-0": {"read": 0}}
+    outcome = judge(gpu_p2p, nvml_fact(devices, p2p=pairs), profile(tensor_parallel_size=2))
+    assert outcome.message == f"P2P is not available for 1 of 2 pairs: GPU 0->GPU 1: {text}"
+
+
+def test_driver_cuda_minor_nine_is_shown_as_such() -> None:
+    outcome = judge(gpu_driver, nvml_fact(cuda_driver_version=12090), torch=torch_build(cuda="12.9"))
+    assert outcome.message == "driver 580.95.05 (CUDA 12.9), 8 GPU(s) answer NVML in 120 ms"
+    nvml = nvml_fact(gpus(8, "NVIDIA H200", (9, 0)), driver_version="590.1", cuda_driver_version=12090)
+    outcome = judge(gpu_driver, nvml, torch=torch_build(cuda="13.0"))
+    assert outcome.message.startswith("the driver supports CUDA 12.9 but torch is a CUDA 13.0 build")
+
+
+def test_nvfp4_on_a_mixed_group_names_the_first_gpu() -> None:
+    nvfp4 = profile(model="lukealonso/GLM-5-NVFP4", tensor_parallel_size=2)
+    group = [device(0, "NVIDIA H200", (9, 0)), device(1)]
+    outcome = judge(gpu_architecture, nvml_fact(group), nvfp4)
+    assert outcome.status is Status.FAIL
+    assert outcome.message.endswith("it needs Blackwell (10.x), not NVIDIA H200")
+
+
+def test_a_mixed_sparse_mla_group_warns_with_the_first_gpus_capability() -> None:
+    group = [device(0, "NVIDIA H100 80GB HBM3", (9, 0)), device(1, "NVIDIA B300 SXM6 AC", (10, 3))]
+    outcome = judge(gpu_architecture, nvml_fact(group), profile(tensor_parallel_size=2))
+    assert outcome.status is Status.WARN
+    assert outcome.message.startswith(
+        "NVIDIA B300 SXM6 AC, NVIDIA H100 80GB HBM3 can serve GLM-5 (sparse-MLA kernels exist for 9.0)"
+    )
+
+
+def test_every_b200_name_is_the_validated_gpu() -> None:
+    group = [device(0), device(1, "NVIDIA GB200")]
+    outcome = judge(gpu_architecture, nvml_fact(group), profile(tensor_parallel_size=2))
+    assert outcome.status is Status.PASS
+    assert outcome.message == "2 x NVIDIA B200: compute capability 10.0, the validated GPU"
+
+
+def test_fabric_unreported_names_the_first_gpus_answer() -> None:
+    devices = [
+        device(0, fabric=None, errors={"fabric_info_v": "NVMLError_NotSupported"}),
+        device(1, fabric=None, errors={"fabric_info_v": "NVMLError_Unknown"}),
+    ]
+    outcome = judge(gpu_fabric, nvml_fact(devices), profile(tensor_parallel_size=2))
+    assert outcome.message == "the driver does not report fabric state (NVMLError_NotSupported)"
+
+
+def test_four_waiting_gpus_are_cut_to_three() -> None:
+    devices = [device(i, "NVIDIA H200", (9, 0), fabric=fabric(2)) for i in range(4)]
+    outcome = judge(gpu_fabric, nvml_fact(devices), profile(tensor_parallel_size=4))
+    assert outcome.message.startswith(
+        "fabric not ready on 4 GPU(s) (GPU 0 (NVIDIA H200), GPU 1 (NVIDIA H200), GPU 2 (NVIDIA H200)...): "
+    )
+
+
+def test_at_most_three_broken_pairs_are_listed() -> None:
+    devices = gpus(3)
+    outcome = judge(gpu_p2p, nvml_fact(devices, p2p=p2p_matrix(devices, read=5)), profile(tensor_parallel_size=3))
+    assert outcome.message == (
+        "P2P is not available for 6 of 6 pairs: GPU 0->GPU 1: not supported; GPU 0->GPU 2: not supported; "
+        "GPU 1->GPU 0: not supported"
+    )
+
+
+def test_a_mixed_group_is_sized_by_its_first_gpu() -> None:
+    group = [device(0, "NVIDIA H200", (9, 0), total_gib=139.8), *gpus(8)[1:]]
+    outcome = judge(gpu_vram, nvml_fact(group), vllm="0.32.0")
+    assert outcome.evidence["gpu"] == "NVIDIA H200"
+    assert outcome.evidence["kv_cache_dtype"] == "auto"
+
+
+def test_free_memory_evidence_is_rounded_to_two_decimals() -> None:
+    outcome = judge(gpu_free_memory, nvml_fact([device(0, free_gib=100.1234)]), profile(tensor_parallel_size=1))
+    assert outcome.evidence["GPU 0 (NVIDIA B200)"]["free_gib"] == 100.12

@@ -64,6 +64,8 @@ def test_nearly_exhausted_host_memory_warns() -> None:
     assert outcome.status is Status.WARN
     assert outcome.message == "only 12.0 GiB of 1024 GiB host memory is available"
     assert host_memory(facts({HOST: host_fact(memory_available_bytes=16 * GIB)}), profile()).status is Status.PASS
+    just_under = host_memory(facts({HOST: host_fact(memory_available_bytes=16 * GIB - 1)}), profile())
+    assert just_under.status is Status.WARN
 
 
 def test_unreadable_host_memory_is_skipped() -> None:
