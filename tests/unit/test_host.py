@@ -132,3 +132,10 @@ def test_an_unreadable_limit_is_skipped() -> None:
     outcome = host_open_files(facts({HOST: host_fact(nofile_hard=None)}), profile())
     assert outcome.status is Status.SKIP
     assert outcome.message == "the open-files limit could not be read"
+
+
+def test_evidence_keeps_readable_precision() -> None:
+    shm = host_shm(facts({HOST: host_fact(shm_total_bytes=64 * MIB)}), profile(tensor_parallel_size=1))
+    assert shm.evidence["shm_gib"] == 0.06
+    fact = host_fact(memory_total_bytes=int(1024.26 * GIB), memory_available_bytes=int(12.34 * GIB))
+    assert host_memory(facts({HOST: fact}), profile()).evidence == {"total_gib": 1024.3, "available_gib": 12.3}

@@ -305,3 +305,17 @@ def test_mtp_presence_unknown_is_an_error() -> None:
     outcome = mtp(profile(serve=MTP), model_files(mtp_layer_present=None))
     assert outcome.status is Status.ERROR
     assert outcome.message == "cannot tell whether the MTP layer is present (no usable index or layer count)"
+
+
+@pytest.mark.parametrize(
+    ("model", "gb"),
+    [("zai-org/GLM-5-FP8", 756.2), ("lukealonso/GLM-5-NVFP4", 446.0), ("zai-org/GLM-5", 1507.7), ("org/x", None)],
+)
+def test_download_size_per_checkpoint(model: str, gb: float | None) -> None:
+    assert files(profile(model=model), on_disk=False).evidence["download_gb"] == gb
+
+
+def test_an_fp4_algorithm_in_hf_quant_config_is_nvfp4() -> None:
+    outcome = config(hf_quant_config={"quantization": {"quant_algo": "W4A16_FP4"}})
+    assert outcome.status is Status.WARN
+    assert outcome.evidence["quantization"] == "nvfp4"
