@@ -811,3 +811,10 @@ def test_a_mixed_group_is_sized_by_its_first_gpu() -> None:
 def test_free_memory_evidence_is_rounded_to_two_decimals() -> None:
     outcome = judge(gpu_free_memory, nvml_fact([device(0, free_gib=100.1234)]), profile(tensor_parallel_size=1))
     assert outcome.evidence["GPU 0 (NVIDIA B200)"]["free_gib"] == 100.12
+
+
+def test_free_memory_exactly_what_vllm_wants_passes() -> None:
+    nvml = nvml_fact([device(0, total_gib=100.0, free_gib=50.0)])
+    outcome = judge(gpu_free_memory, nvml, profile(tensor_parallel_size=1, gpu_memory_utilization=0.5))
+    assert outcome.status is Status.PASS
+    assert outcome.evidence["GPU 0 (NVIDIA B200)"]["wanted_gib"] == 50.0

@@ -180,6 +180,10 @@ def test_not_downloaded_onto_a_disk_too_small_fails() -> None:
     )
 
 
+def test_disk_free_evidence_in_tenths_of_a_gb() -> None:
+    assert files(on_disk=False, disk_free_bytes=137_456_000_000).evidence["disk_free_gb"] == 137.5
+
+
 def test_exactly_enough_disk_warns_only() -> None:
     assert files(on_disk=False, disk_free_bytes=756_200_000_000).status is Status.WARN
     assert files(on_disk=False, disk_free_bytes=None).status is Status.WARN

@@ -147,3 +147,9 @@ def test_a_torch_pin_behind_a_platform_marker_still_counts() -> None:
     outcome = judge(torch_build("2.9.1+cu129", "12.9"), vllm)
     assert outcome.status is Status.FAIL
     assert outcome.evidence["vllm_pin"] == "==2.10.0"
+
+
+def test_a_vllm_without_a_torch_pin_is_not_named() -> None:
+    outcome = judge(torch_build("2.11.0+cu130", "13.0"), dist("vllm", "0.19.1", requires=["numpy"]))
+    assert outcome.status is Status.PASS
+    assert outcome.message == "torch 2.11.0+cu130, a CUDA 13.0 build"

@@ -73,6 +73,7 @@ def test_metadata_without_package_folder_fails() -> None:
 def test_two_copies_warn_and_name_the_others() -> None:
     outcome = installed(dist("vllm", "0.19.1"), dist("vllm", "0.15.1", location="/usr/lib/python3/dist-packages"))
     assert outcome.status is Status.WARN
+    assert outcome.message.startswith(f"vLLM 0.19.1 in {SITE} is the copy Python uses, but other copies are installed")
     assert "other copies are installed (0.15.1 in /usr/lib/python3/dist-packages)" in outcome.message
     assert outcome.evidence["other_copies"] == ["/usr/lib/python3/dist-packages/vllm-0.15.1.dist-info"]
 
