@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from facts import (
+from glm5_doctor.checks.cuda import cuda_compile_probe, cuda_nvcc
+from glm5_doctor.deployment.profile import Profile
+from glm5_doctor.engine.results import Outcome, Status
+from glm5_doctor.probes.compile import COMPILE
+from glm5_doctor.probes.distributions import DISTRIBUTIONS, DistributionFact
+from glm5_doctor.probes.nvcc import NVCC, NvccFact
+from glm5_doctor.probes.nvml import NVML, NvmlFact
+from glm5_doctor.probes.torch_build import TORCH_BUILD
+
+from unit.facts import (
     compile_fact,
     device,
     dist,
@@ -19,14 +28,6 @@ from facts import (
     real_run,
     torch_build,
 )
-from glm5_doctor.checks.cuda import cuda_compile_probe, cuda_nvcc
-from glm5_doctor.deployment.profile import Profile
-from glm5_doctor.engine.results import Outcome, Status
-from glm5_doctor.probes.compile import COMPILE
-from glm5_doctor.probes.distributions import DISTRIBUTIONS, DistributionFact
-from glm5_doctor.probes.nvcc import NVCC, NvccFact
-from glm5_doctor.probes.nvml import NVML, NvmlFact
-from glm5_doctor.probes.torch_build import TORCH_BUILD
 
 H200 = nvml_fact([device(0, "NVIDIA H200", (9, 0))])
 

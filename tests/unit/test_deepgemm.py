@@ -6,8 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from facts import SITE, deep_gemm_copy, deep_gemm_fact, dist, distributions, facts, interpreter, jit_cache, profile
-from facts import vllm_files as make_vllm_files
 from glm5_doctor.checks.deepgemm import (
     deepgemm_cutlass_headers,
     deepgemm_installed,
@@ -21,6 +19,9 @@ from glm5_doctor.probes.distributions import DISTRIBUTIONS
 from glm5_doctor.probes.interpreter import INTERPRETER
 from glm5_doctor.probes.jit_cache import JIT_CACHE
 from glm5_doctor.probes.vllm_files import VLLM_FILES
+
+from unit.facts import SITE, deep_gemm_copy, deep_gemm_fact, dist, distributions, facts, interpreter, jit_cache, profile
+from unit.facts import vllm_files as make_vllm_files
 
 EXTERNAL = f"{SITE}/deep_gemm"
 VENDORED = f"{SITE}/vllm/third_party/deep_gemm"

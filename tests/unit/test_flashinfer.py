@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from facts import dist, distributions, facts, profile
 from glm5_doctor.checks.flashinfer import flashinfer_versions
 from glm5_doctor.engine.results import Outcome, Status
 from glm5_doctor.probes.distributions import DISTRIBUTIONS, DistributionFact
+
+from unit.facts import dist, distributions, facts, profile
 
 VLLM = dist("vllm", "0.19.1", requires=["flashinfer-python==0.6.6", "numpy"])
 

@@ -10,7 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from facts import (
+from glm5_doctor.checks import gpu as gpu_checks
+from glm5_doctor.checks.gpu import gpu_architecture, gpu_count, gpu_driver, gpu_fabric, gpu_p2p
+from glm5_doctor.checks.gpu_health import gpu_ecc, gpu_mig, gpu_persistence, gpu_throttle
+from glm5_doctor.checks.gpu_memory import gpu_free_memory, gpu_vram
+from glm5_doctor.deployment.profile import Profile
+from glm5_doctor.engine.check import Check
+from glm5_doctor.engine.results import Outcome, Status
+from glm5_doctor.probes.distributions import DISTRIBUTIONS
+from glm5_doctor.probes.model_files import MODEL_FILES, ModelFilesFact
+from glm5_doctor.probes.nvml import NVML, NvmlFact
+from glm5_doctor.probes.torch_build import TORCH_BUILD, TorchFact
+from glm5_doctor.probes.vllm_files import VLLM_FILES, VllmFilesFact
+
+from unit.facts import (
     GIB,
     device,
     dist,
@@ -27,18 +40,6 @@ from facts import (
     torch_build,
     vllm_files,
 )
-from glm5_doctor.checks import gpu as gpu_checks
-from glm5_doctor.checks.gpu import gpu_architecture, gpu_count, gpu_driver, gpu_fabric, gpu_p2p
-from glm5_doctor.checks.gpu_health import gpu_ecc, gpu_mig, gpu_persistence, gpu_throttle
-from glm5_doctor.checks.gpu_memory import gpu_free_memory, gpu_vram
-from glm5_doctor.deployment.profile import Profile
-from glm5_doctor.engine.check import Check
-from glm5_doctor.engine.results import Outcome, Status
-from glm5_doctor.probes.distributions import DISTRIBUTIONS
-from glm5_doctor.probes.model_files import MODEL_FILES, ModelFilesFact
-from glm5_doctor.probes.nvml import NVML, NvmlFact
-from glm5_doctor.probes.torch_build import TORCH_BUILD, TorchFact
-from glm5_doctor.probes.vllm_files import VLLM_FILES, VllmFilesFact
 
 NO_VLLM = vllm_files(
     package_dir=None,

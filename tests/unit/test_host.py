@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from facts import GIB, facts, host_fact, profile
 from glm5_doctor.checks.host import host_memory, host_open_files, host_port, host_shm
 from glm5_doctor.engine.results import Status
 from glm5_doctor.probes.host import HOST
+
+from unit.facts import GIB, facts, host_fact, profile
 
 MIB = 1 << 20
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from facts import GLM5_CONFIG, dist, distributions, facts, host_fact, model_files, profile, serve, shard
 from glm5_doctor.checks.model import model_config, model_mtp_weights, model_tokenizer
 from glm5_doctor.checks.model import model_files as model_files_check
 from glm5_doctor.deployment.profile import Profile
@@ -13,6 +12,8 @@ from glm5_doctor.engine.results import Outcome, Status
 from glm5_doctor.probes.distributions import DISTRIBUTIONS
 from glm5_doctor.probes.host import HOST, HostFact
 from glm5_doctor.probes.model_files import MODEL_FILES, ModelFilesFact
+
+from unit.facts import GLM5_CONFIG, dist, distributions, facts, host_fact, model_files, profile, serve, shard
 
 SNAPSHOT = "/root/.cache/huggingface/hub/models--zai-org--GLM-5-FP8/snapshots/" + "a" * 40
 MTP = serve(speculative_config={"method": "mtp", "num_speculative_tokens": 1})

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from facts import dist, distributions, facts, interpreter, profile
 from glm5_doctor.checks.python import python_version
 from glm5_doctor.engine.results import Status
 from glm5_doctor.probes.distributions import DISTRIBUTIONS
 from glm5_doctor.probes.interpreter import INTERPRETER
+
+from unit.facts import dist, distributions, facts, interpreter, profile
 
 
 def test_inside_vllms_requires_python() -> None:

@@ -5,20 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from facts import (
-    GLM5_CONFIG,
-    device,
-    dist,
-    distributions,
-    facts,
-    host_fact,
-    model_files,
-    nvml_fact,
-    nvml_failed,
-    profile,
-    serve,
-    vllm_files,
-)
 from glm5_doctor.checks.serve import (
     serve_attention_backend_env,
     serve_chat_template_format,
@@ -36,6 +22,21 @@ from glm5_doctor.probes.host import HOST
 from glm5_doctor.probes.model_files import MODEL_FILES
 from glm5_doctor.probes.nvml import NVML, NvmlFact
 from glm5_doctor.probes.vllm_files import VLLM_FILES
+
+from unit.facts import (
+    GLM5_CONFIG,
+    device,
+    dist,
+    distributions,
+    facts,
+    host_fact,
+    model_files,
+    nvml_fact,
+    nvml_failed,
+    profile,
+    serve,
+    vllm_files,
+)
 
 NO_COMMAND = "no vllm serve command to judge (run through glm5-doctor preflight -- vllm serve ...)"
 MTP = {"method": "mtp", "num_speculative_tokens": 1}

@@ -5,13 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from facts import device, dist, distributions, facts, nvml_fact, nvml_failed, profile, real_nvml, real_run, torch_build
 from glm5_doctor.checks.torch import torch_cuda_build
 from glm5_doctor.deployment.profile import Profile
 from glm5_doctor.engine.results import Outcome, Status
 from glm5_doctor.probes.distributions import DISTRIBUTIONS, DistributionFact
 from glm5_doctor.probes.nvml import NVML, NvmlFact
 from glm5_doctor.probes.torch_build import TORCH_BUILD, TorchFact
+
+from unit.facts import (
+    device,
+    dist,
+    distributions,
+    facts,
+    nvml_fact,
+    nvml_failed,
+    profile,
+    real_nvml,
+    real_run,
+    torch_build,
+)
 
 VLLM_0191 = dist("vllm", "0.19.1", requires=["torch==2.10.0", "numpy"])
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from facts import SITE, dist, distributions, facts, profile, transformers_files
 from glm5_doctor.checks.transformers import transformers_glm_moe_dsa, transformers_vllm_pin
 from glm5_doctor.engine.results import Outcome, Status
 from glm5_doctor.probes.distributions import DISTRIBUTIONS, DistributionFact
 from glm5_doctor.probes.transformers_files import TRANSFORMERS_FILES
+
+from unit.facts import SITE, dist, distributions, facts, profile, transformers_files
 
 GIT = {
     "url": "https://github.com/huggingface/transformers",

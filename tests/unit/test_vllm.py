@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from facts import SITE, dist, distributions, facts, interpreter, profile, torch_build, vllm_files
 from glm5_doctor.checks.vllm import vllm_cuda_build, vllm_dependencies, vllm_glm5_architecture, vllm_installed
 from glm5_doctor.engine.results import Outcome, Status
 from glm5_doctor.probes.distributions import DISTRIBUTIONS, DistributionFact
 from glm5_doctor.probes.interpreter import INTERPRETER
 from glm5_doctor.probes.torch_build import TORCH_BUILD
 from glm5_doctor.probes.vllm_files import VLLM_FILES
+
+from unit.facts import SITE, dist, distributions, facts, interpreter, profile, torch_build, vllm_files
 
 # --- vllm.installed --------------------------------------------------------------------------------
 
