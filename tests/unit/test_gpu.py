@@ -819,3 +819,9 @@ def test_free_memory_exactly_what_vllm_wants_passes() -> None:
     outcome = judge(gpu_free_memory, nvml, profile(tensor_parallel_size=1, gpu_memory_utilization=0.5))
     assert outcome.status is Status.PASS
     assert outcome.evidence["GPU 0 (NVIDIA B200)"]["wanted_gib"] == 50.0
+
+
+def test_one_b200_is_the_validated_gpu() -> None:
+    outcome = judge(gpu_architecture, nvml_fact(gpus(1)), profile(tensor_parallel_size=1))
+    assert outcome.status is Status.PASS
+    assert outcome.message == "1 x NVIDIA B200: compute capability 10.0, the validated GPU"
