@@ -825,3 +825,14 @@ def test_one_b200_is_the_validated_gpu() -> None:
     outcome = judge(gpu_architecture, nvml_fact(gpus(1)), profile(tensor_parallel_size=1))
     assert outcome.status is Status.PASS
     assert outcome.message == "1 x NVIDIA B200: compute capability 10.0, the validated GPU"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: checks/gpu.py gpu_architecture names found.group[0] in the NVFP4 failure even when that GPU "
+    "is a Blackwell one and another GPU of the group is not",
+)
+def test_nvfp4_on_a_mixed_group_names_the_gpu_that_is_not_blackwell() -> None:
+    nvfp4 = profile(model="lukealonso/GLM-5-NVFP4", tensor_parallel_size=2)
+    outcome = judge(gpu_architecture, nvml_fact([device(0), device(1, "NVIDIA H200", (9, 0))]), nvfp4)
+    assert outcome.message.endswith("not NVIDIA H200")
