@@ -53,10 +53,11 @@ def target_capability(facts: Facts, profile: Profile) -> tuple[tuple[int, int] |
     nvml = facts.get(NVML)
     if profile.detect_gpu and isinstance(nvml, dict) and nvml.get("status") == "ok":
         visible = visible_devices(nvml.get("devices") or [], nvml.get("cuda_visible_devices")).devices
-        found = [cap for cap in (capability(d) for d in visible) if cap]
+        found = [(cap, device) for device in visible if (cap := capability(device))]
         if found:
-            name = visible[0].get("name") or "GPU"
-            return min(found), f"{name} (detected)"
+            # the oldest GPU of the node is what every kernel must run on; name that one
+            lowest, device = min(found, key=lambda pair: pair[0])
+            return lowest, f"{device.get('name') or 'GPU'} (detected)"
     return knowledge.GPU_COMPUTE_CAPABILITY.get(profile.gpu.upper()), profile.gpu
 
 

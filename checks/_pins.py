@@ -63,7 +63,7 @@ def simplest_window(specifier: SpecifierSet) -> tuple[Version | None, str]:
         for exclusion in excluded:
             if exclusion.version.endswith(".*"):
                 prefix = [int(part) for part in exclusion.version[:-2].split(".")]
-                if list(floor.release[: len(prefix)]) == prefix and len(prefix) >= 2:
+                if list(floor.release[: len(prefix)]) == prefix:
                     floor = Version(".".join(str(p) for p in [*prefix[:-1], prefix[-1] + 1] + [0] * (3 - len(prefix))))
                     moved = True
             elif _is_release(exclusion.version) and Version(exclusion.version) == floor:

@@ -230,9 +230,10 @@ def gpu_architecture(facts: Facts, profile: Profile) -> Outcome:
             f'"{knowledge.SPARSE_MLA_ERROR}"',
             evidence,
         )
-    if "nvfp4" in profile.quantization and any((capability(d) or (0, 0))[0] < 10 for d in found.group):
+    too_old = [d for d in found.group if (capability(d) or (0, 0))[0] < 10]
+    if "nvfp4" in profile.quantization and too_old:
         return Outcome.failed(
-            f"{profile.model} is an NVFP4 checkpoint: it needs Blackwell (10.x), not {found.group[0].get('name')}",
+            f"{profile.model} is an NVFP4 checkpoint: it needs Blackwell (10.x), not {too_old[0].get('name')}",
             evidence,
         )
     names = sorted({str(d.get("name")) for d in found.group})

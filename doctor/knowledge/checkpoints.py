@@ -121,15 +121,19 @@ def from_files(
     base = known or replace(GLM5_FP8, name=name)
     found: dict[str, Any] = {key: int(config[key]) for key in SHAPE_KEYS if _whole(config.get(key))}
     layers = found.get("num_hidden_layers", base.num_hidden_layers)
-    mtp_layers = int(config["num_nextn_predict_layers"]) if _whole(config.get("num_nextn_predict_layers")) else 0
+    nextn = config.get("num_nextn_predict_layers")
+    mtp_layers = nextn if isinstance(nextn, int) and nextn >= 0 and not isinstance(nextn, bool) else base.mtp_layers
     architectures = config.get("architectures")
     layer_types = config.get("layer_types")
     changes: dict[str, Any] = {
         **found,
         "name": name,
         "quantization": quantization_of(config, hf_quant_config),
-        "architecture": str(architectures[0]) if isinstance(architectures, list) and architectures else "",
-        "model_type": str(config.get("model_type") or ""),
+        # what the files do not say, the table (or GLM-5-FP8's entry) says
+        "architecture": str(architectures[0])
+        if isinstance(architectures, list) and architectures
+        else base.architecture,
+        "model_type": str(config.get("model_type") or base.model_type),
         "layer_types": tuple(str(kind) for kind in layer_types) if isinstance(layer_types, list) else (),
         "mtp_layers": mtp_layers,
         "from_files": True,

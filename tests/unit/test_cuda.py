@@ -197,11 +197,6 @@ def test_the_detected_gpu_named_is_the_one_with_the_lowest_capability() -> None:
     assert outcome.message.endswith("; NVIDIA H200 (detected) (sm_90) needs 12.3+")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: checks/_gpu.py target_capability pairs the lowest capability of the visible GPUs with the "
-    "name of the first visible GPU, so a mixed node names the wrong GPU",
-)
 def test_the_lowest_capability_gpu_is_named_even_when_it_is_not_first() -> None:
     mixed = nvml_fact([device(0, "NVIDIA B200", (10, 0)), device(1, "NVIDIA H200", (9, 0))])
     outcome = nvcc(nvcc_fact("12.2"), nvml=mixed)

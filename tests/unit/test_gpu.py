@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from glm5_doctor.checks import gpu as gpu_checks
 from glm5_doctor.checks.gpu import gpu_architecture, gpu_count, gpu_driver, gpu_fabric, gpu_p2p
 from glm5_doctor.checks.gpu_health import gpu_ecc, gpu_mig, gpu_persistence, gpu_throttle
 from glm5_doctor.checks.gpu_memory import gpu_free_memory, gpu_vram
 from glm5_doctor.deployment.profile import Profile
 from glm5_doctor.engine.check import Check
+from glm5_doctor.engine.registry import load_registry
 from glm5_doctor.engine.results import Outcome, Status
 from glm5_doctor.probes.distributions import DISTRIBUTIONS
 from glm5_doctor.probes.model_files import MODEL_FILES, ModelFilesFact
@@ -56,7 +56,7 @@ NO_VLLM = vllm_files(
 )
 #: torch on the real H200 machines (toolchain.txt: torch 2.11.0+cu130's version.py)
 REAL_TORCH = torch_build("2.11.0+cu130", "13.0")
-GPU_CHECKS = [value for value in vars(gpu_checks).values() if isinstance(value, Check)]
+GPU_CHECKS = [item for item in load_registry(autoload_plugins=False).checks if item.area == "gpu"]
 
 
 def judge(
@@ -649,9 +649,19 @@ def test_a_context_that_does_not_fit_fails_with_the_largest_that_does() -> None:
 
 
 def test_a_context_of_exactly_the_kv_tokens_fits() -> None:
-    tokens = judge(gpu_vram, nvml_fact()).evidence["kv_tokens"]
-    assert judge(gpu_vram, nvml_fact(), profile(max_model_len=tokens)).status is Status.PASS
-    assert judge(gpu_vram, nvml_fact(), profile(max_model_len=tokens + 1)).status is Status.FAIL
+    # a checkpoint with positions to spare, so the KV cache is the only limit
+    roomy = model_files(config={"max_position_embeddings": 10_000_000})
+    tokens = judge(gpu_vram, nvml_fact(), model=roomy).evidence["kv_tokens"]
+    assert judge(gpu_vram, nvml_fact(), profile(max_model_len=tokens), model=roomy).status is Status.PASS
+    assert judge(gpu_vram, nvml_fact(), profile(max_model_len=tokens + 1), model=roomy).status is Status.FAIL
+
+
+def test_a_context_beyond_the_positions_fails_even_when_the_kv_cache_would_hold_it() -> None:
+    outcome = judge(gpu_vram, nvml_fact(), profile(max_model_len=300_000))
+    assert outcome.status is Status.FAIL
+    assert "beyond zai-org/GLM-5-FP8's 202,752 positions" in outcome.message
+    assert "the largest --max-model-len that works here is 202,752" in outcome.message
+    assert outcome.evidence["within_position_limit"] is False
 
 
 def test_the_config_on_disk_overrides_the_model_table() -> None:
@@ -663,7 +673,17 @@ def test_the_config_on_disk_overrides_the_model_table() -> None:
 def test_vram_of_an_unknown_model_is_skipped() -> None:
     outcome = judge(gpu_vram, nvml_fact(), profile(model="meta-llama/Llama-3.1-8B"))
     assert outcome.status is Status.SKIP
-    assert outcome.message == "meta-llama/Llama-3.1-8B is not a checkpoint the doctor has numbers for"
+    assert outcome.message == (
+        "meta-llama/Llama-3.1-8B is not a checkpoint the doctor knows, "
+        "and its config.json is not on disk to size it from"
+    )
+
+
+def test_vram_of_another_architecture_on_disk_is_skipped() -> None:
+    llama = model_files(config={"architectures": ["LlamaForCausalLM"], "model_type": "llama"})
+    outcome = judge(gpu_vram, nvml_fact(), profile(model="/models/llama"), model=llama)
+    assert outcome.status is Status.SKIP
+    assert outcome.message.startswith("/models/llama is a LlamaForCausalLM checkpoint")
 
 
 def test_vram_without_visible_gpus_is_skipped() -> None:
@@ -827,11 +847,6 @@ def test_one_b200_is_the_validated_gpu() -> None:
     assert outcome.message == "1 x NVIDIA B200: compute capability 10.0, the validated GPU"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: checks/gpu.py gpu_architecture names found.group[0] in the NVFP4 failure even when that GPU "
-    "is a Blackwell one and another GPU of the group is not",
-)
 def test_nvfp4_on_a_mixed_group_names_the_gpu_that_is_not_blackwell() -> None:
     nvfp4 = profile(model="lukealonso/GLM-5-NVFP4", tensor_parallel_size=2)
     outcome = judge(gpu_architecture, nvml_fact([device(0), device(1, "NVIDIA H200", (9, 0))]), nvfp4)

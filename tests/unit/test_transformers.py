@@ -228,11 +228,6 @@ def test_the_floor_steps_over_every_exclusion_at_it(vllm_pin: str, installed: st
     assert outcome.evidence["glm5_window"] == window
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: checks/_pins.py simplest_window never steps the floor over a one-part wildcard exclusion "
-    "(len(prefix) >= 2), so transformers.vllm-pin calls a pin like !=5.* closed although 6.0 satisfies it",
-)
 def test_a_one_part_wildcard_exclusion_leaves_the_next_major_open() -> None:
     outcome = pin(["transformers>=4.56,!=5.*"], "6.0.0")
     assert outcome.status is Status.PASS
