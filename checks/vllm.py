@@ -260,6 +260,82 @@ def vllm_dependencies(facts: Facts, profile: Profile) -> Outcome:
     )
 
 
+def _first(items: list[str]) -> str:
+    shown = ", ".join(items[:LISTED])
+    return shown + (f", and {len(items) - LISTED} more" if len(items) > LISTED else "")
+
+
+@check(
+    "vllm.cuda-build",
+    title="vLLM's compiled kernels and torch use the same CUDA major",
+    category="toolchain",
+    facts=(VLLM_FILES, TORCH_BUILD),
+    requires=("vllm.installed",),
+    fix=Fix("install-torch.sh", environment=torch_spec),
+)
+def vllm_cuda_build(facts: Facts, profile: Profile) -> Outcome:
+    """The CUDA runtime vLLM's ``_C`` extension links, read from its ELF ``DT_NEEDED`` entries.
+
+    What it checks:
+        Reads the dynamic section of ``vllm/_C_stable_libtorch.abi3.so`` or ``vllm/_C.abi3.so``
+        with a small pure-Python ELF reader (the library is never loaded) and finds
+        ``libcudart.so.N``: 12 for the PyPI wheels 0.16-0.19, 13 from 0.20. It must match the
+        CUDA major of torch. The major is the evidence the driver check uses (CUDA 13 needs R580).
+
+    Why it matters:
+        A CUDA 13 vLLM over a CUDA 12 torch (or the reverse, after installing one of them from
+        another index) fails at import with missing ``libcudart.so.13`` or undefined symbols; on
+        an R570 driver a CUDA 13 build fails with "The NVIDIA driver on your system is too old".
+
+    How to fix:
+        Install the torch build that matches vLLM's CUDA major: ``glm5-doctor fix vllm.cuda-build``.
+
+    Sources:
+        - vllm 0.19.1 and 0.20.0 wheels: DT_NEEDED of vllm/_C.abi3.so (libcudart.so.12, then .so.13)
+        - https://github.com/pytorch/pytorch/pull/162531 (CUDA 13 needs driver >= 580.65.06)
+        - https://refspecs.linuxfoundation.org/elf/gabi4+/ch5.dynamic.html (DT_NEEDED)
+    """
+    files: VllmFilesFact = facts[VLLM_FILES]
+    torch = facts[TORCH_BUILD]
+    evidence: dict[str, object] = {
+        "extension": files["c_extension"],
+        "needed": files["c_extension_needed"],
+        "torch_cuda": torch["cuda"],
+    }
+    if files["c_extension"] is None:
+        return Outcome.warned(
+            f"no compiled vLLM extension ({' or '.join(knowledge.VLLM_C_EXTENSIONS)}) in {files['package_dir']}: "
+            "a source tree or an incomplete build; its CUDA build cannot be judged",
+            evidence,
+        )
+    if files["c_extension_error"]:
+        return Outcome.errored(f"cannot read {files['c_extension']}: {files['c_extension_error']}", evidence)
+    runtime = next((lib for lib in files["c_extension_needed"] or [] if lib.startswith("libcudart.so.")), None)
+    major = _major(runtime)
+    evidence["cuda_major"] = major
+    if major is None:
+        return Outcome.passed(f"{os.path.basename(files['c_extension'])} links no CUDA runtime directly", evidence)
+    torch_cuda = parse_version(torch["cuda"])
+    if torch_cuda is not None and torch_cuda.major != major:
+        return Outcome.failed(
+            f"vLLM's kernels link {runtime} (CUDA {major}) but torch is a CUDA {torch_cuda} build: install the torch "
+            f"build for CUDA {major}",
+            evidence,
+        )
+    return Outcome.passed(
+        f"vLLM's kernels link {runtime}: a CUDA {major} build"
+        + (f", like torch (CUDA {torch_cuda})" if torch_cuda else ""),
+        evidence,
+    )
+
+
+def _major(runtime: str | None) -> int | None:
+    if runtime is None:
+        return None
+    suffix = runtime.rsplit(".so.", 1)[-1].split(".")[0]
+    return int(suffix) if suffix.isdigit() else None
+
+
 @check(
     "vllm.optional-imports",
     title="Packages the stack imports whenever they are installed fit the ranges it declares for them",
@@ -338,79 +414,3 @@ def _applies(requirement: Requirement, environment: dict[str, str]) -> bool:
     if requirement.marker is None:
         return True
     return any(requirement.marker.evaluate({**environment, "extra": extra}) for extra in _extras(requirement))
-
-
-def _first(items: list[str]) -> str:
-    shown = ", ".join(items[:LISTED])
-    return shown + (f", and {len(items) - LISTED} more" if len(items) > LISTED else "")
-
-
-@check(
-    "vllm.cuda-build",
-    title="vLLM's compiled kernels and torch use the same CUDA major",
-    category="toolchain",
-    facts=(VLLM_FILES, TORCH_BUILD),
-    requires=("vllm.installed",),
-    fix=Fix("install-torch.sh", environment=torch_spec),
-)
-def vllm_cuda_build(facts: Facts, profile: Profile) -> Outcome:
-    """The CUDA runtime vLLM's ``_C`` extension links, read from its ELF ``DT_NEEDED`` entries.
-
-    What it checks:
-        Reads the dynamic section of ``vllm/_C_stable_libtorch.abi3.so`` or ``vllm/_C.abi3.so``
-        with a small pure-Python ELF reader (the library is never loaded) and finds
-        ``libcudart.so.N``: 12 for the PyPI wheels 0.16-0.19, 13 from 0.20. It must match the
-        CUDA major of torch. The major is the evidence the driver check uses (CUDA 13 needs R580).
-
-    Why it matters:
-        A CUDA 13 vLLM over a CUDA 12 torch (or the reverse, after installing one of them from
-        another index) fails at import with missing ``libcudart.so.13`` or undefined symbols; on
-        an R570 driver a CUDA 13 build fails with "The NVIDIA driver on your system is too old".
-
-    How to fix:
-        Install the torch build that matches vLLM's CUDA major: ``glm5-doctor fix vllm.cuda-build``.
-
-    Sources:
-        - vllm 0.19.1 and 0.20.0 wheels: DT_NEEDED of vllm/_C.abi3.so (libcudart.so.12, then .so.13)
-        - https://github.com/pytorch/pytorch/pull/162531 (CUDA 13 needs driver >= 580.65.06)
-        - https://refspecs.linuxfoundation.org/elf/gabi4+/ch5.dynamic.html (DT_NEEDED)
-    """
-    files: VllmFilesFact = facts[VLLM_FILES]
-    torch = facts[TORCH_BUILD]
-    evidence: dict[str, object] = {
-        "extension": files["c_extension"],
-        "needed": files["c_extension_needed"],
-        "torch_cuda": torch["cuda"],
-    }
-    if files["c_extension"] is None:
-        return Outcome.warned(
-            f"no compiled vLLM extension ({' or '.join(knowledge.VLLM_C_EXTENSIONS)}) in {files['package_dir']}: "
-            "a source tree or an incomplete build; its CUDA build cannot be judged",
-            evidence,
-        )
-    if files["c_extension_error"]:
-        return Outcome.errored(f"cannot read {files['c_extension']}: {files['c_extension_error']}", evidence)
-    runtime = next((lib for lib in files["c_extension_needed"] or [] if lib.startswith("libcudart.so.")), None)
-    major = _major(runtime)
-    evidence["cuda_major"] = major
-    if major is None:
-        return Outcome.passed(f"{os.path.basename(files['c_extension'])} links no CUDA runtime directly", evidence)
-    torch_cuda = parse_version(torch["cuda"])
-    if torch_cuda is not None and torch_cuda.major != major:
-        return Outcome.failed(
-            f"vLLM's kernels link {runtime} (CUDA {major}) but torch is a CUDA {torch_cuda} build: install the torch "
-            f"build for CUDA {major}",
-            evidence,
-        )
-    return Outcome.passed(
-        f"vLLM's kernels link {runtime}: a CUDA {major} build"
-        + (f", like torch (CUDA {torch_cuda})" if torch_cuda else ""),
-        evidence,
-    )
-
-
-def _major(runtime: str | None) -> int | None:
-    if runtime is None:
-        return None
-    suffix = runtime.rsplit(".so.", 1)[-1].split(".")[0]
-    return int(suffix) if suffix.isdigit() else None
