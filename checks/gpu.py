@@ -8,6 +8,7 @@ from glm5_doctor.deployment.profile import Profile
 from glm5_doctor.engine.check import check
 from glm5_doctor.engine.facts import Facts, parse_version
 from glm5_doctor.engine.results import Outcome
+from glm5_doctor.probes.distributions import DISTRIBUTIONS, distribution
 from glm5_doctor.probes.nvml import NVML, NvmlFact
 from glm5_doctor.probes.torch_build import TORCH_BUILD
 from glm5_doctor.probes.vllm_files import VLLM_FILES, VllmFilesFact
@@ -186,30 +187,35 @@ def gpu_count(facts: Facts, profile: Profile) -> Outcome:
 
 @check(
     "gpu.architecture",
-    title="The GPUs have sparse-MLA attention kernels (Hopper or Blackwell data-center)",
+    title="The installed vLLM has sparse-MLA attention kernels for these GPUs",
     category="gpu",
-    facts=(NVML,),
+    facts=(NVML, VLLM_FILES, DISTRIBUTIONS),
     requires=("gpu.driver",),
     fix="choose-gpus.sh",
 )
 def gpu_architecture(facts: Facts, profile: Profile) -> Outcome:
-    """Compute capability 9.x or 10.x on every GPU of the group; B200 is the validated one.
+    """Every GPU of the group has a sparse-MLA backend in the installed vLLM; B200 is the validated one.
 
     What it checks:
-        Every GPU vLLM will use has compute capability 9.x (H100/H200) or 10.x (B200/B300/GB200),
-        the only ones with sparse-MLA backends (FlashMLA sparse; FlashInfer sparse on 10.x). NVFP4
+        The compute capabilities the installed vLLM's sparse-MLA backends accept, read from their
+        source (``supports_compute_capability`` in ``vllm/v1/attention/backends/mla/*sparse*.py``):
+        9.x and 10.x in every release (FlashMLA sparse; FlashInfer sparse on 10.x), 12.x (RTX PRO
+        6000 Blackwell, DGX Spark) from vLLM 0.24.0. Without vLLM installed: 9.x or 10.x. NVFP4
         checkpoints need Blackwell. Any GPU other than B200 is a warning: it can work (H200 serves
         FP8 in vLLM's recipe) but it is not the validated setup.
 
     Why it matters:
-        On A100, L40S or consumer Blackwell (12.x), GLM-5's DeepSeek sparse attention has no kernel:
-        "No valid attention backend found for cuda with AttentionSelectorConfig(... use_sparse=True ...)".
+        On A100, L40S, or 12.x with a vLLM older than 0.24, GLM-5's DeepSeek sparse attention has no
+        kernel: "No valid attention backend found for cuda with AttentionSelectorConfig(... use_sparse=True ...)".
 
     How to fix:
-        Serve on H100/H200/B200/B300/GB200 (NVFP4: Blackwell only). No script can change the GPU.
+        Serve on H100/H200/B200/B300/GB200 (NVFP4: Blackwell only), or on 12.x with vLLM 0.24.0 or
+        newer. No script can change the GPU.
 
     Sources:
         - vllm 0.16.0 wheel: vllm/v1/attention/backends/mla/flashmla_sparse.py (compute capability 9.x, 10.x)
+        - vllm 0.24.0 wheel: vllm/v1/attention/backends/mla/flashinfer_mla_sparse.py (SM120 backend, 12.x)
+        - https://github.com/vllm-project/vllm/pull/43477 (sparse MLA for SM120)
         - https://github.com/zai-org/GLM-5/issues/25
         - https://huggingface.co/lukealonso/GLM-5-NVFP4 (NVFP4 requires Blackwell)
         - https://github.com/vllm-project/vllm/issues/54059
@@ -221,13 +227,18 @@ def gpu_architecture(facts: Facts, profile: Profile) -> Outcome:
     unknown = [label(d) for d in found.group if capability(d) is None]
     if unknown:
         return Outcome.errored(f"NVML gave no compute capability for {', '.join(unknown)}", evidence)
-    unsupported = [d for d in found.group if (capability(d) or (0, 0))[0] not in knowledge.SPARSE_MLA_MAJORS]
+    majors, whose = sparse_mla_majors(facts)
+    evidence["sparse_mla_majors"] = sorted(majors)
+    unsupported = [d for d in found.group if (capability(d) or (0, 0))[0] not in majors]
     if unsupported:
         first = unsupported[0]
         shown = ".".join(map(str, capability(first) or ()))
+        newer = ""
+        if (capability(first) or (0, 0))[0] == 12:
+            newer = f"; vLLM {knowledge.VLLM_FIRST_SM120_SPARSE_MLA} and later carry a sparse-MLA backend for 12.x"
         return Outcome.failed(
-            f"{label(first)} has compute capability {shown} (needs 9.x or 10.x): vLLM stops with "
-            f'"{knowledge.SPARSE_MLA_ERROR}"',
+            f"{label(first)} has compute capability {shown} (needs {_majors_text(majors)}{whose}): vLLM stops with "
+            f'"{knowledge.SPARSE_MLA_ERROR}"{newer}',
             evidence,
         )
     too_old = [d for d in found.group if (capability(d) or (0, 0))[0] < 10]
@@ -249,6 +260,25 @@ def gpu_architecture(facts: Facts, profile: Profile) -> Outcome:
         f"{'.'.join(map(str, capability(found.group[0]) or ()))}, the validated GPU",
         evidence,
     )
+
+
+def sparse_mla_majors(facts: Facts) -> tuple[set[int], str]:
+    """Compute-capability majors with a sparse-MLA backend: as the installed vLLM's files state them,
+    else the table (every release 0.16-0.23 covers 9.x and 10.x)."""
+    files = facts.get(VLLM_FILES)
+    backends = files["sparse_mla_backends"] if files is not None else None
+    stated = [backend for backend in backends or [] if backend["majors"] is not None]
+    if not stated:
+        return set(knowledge.SPARSE_MLA_MAJORS), ""
+    dist = distribution(facts, "vllm")
+    names = ", ".join(sorted({backend["name"] for backend in stated}))
+    version = f" {dist['version']}" if dist else ""
+    return {major for backend in stated for major in backend["majors"] or []}, f" in vLLM{version}: {names}"
+
+
+def _majors_text(majors: set[int]) -> str:
+    shown = [f"{major}.x" for major in sorted(majors)]
+    return " or ".join(shown) if len(shown) < 3 else ", ".join(shown[:-1]) + " or " + shown[-1]
 
 
 @check(

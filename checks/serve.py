@@ -22,6 +22,7 @@ from glm5_doctor.probes.distributions import DISTRIBUTIONS, distribution
 from glm5_doctor.probes.host import HOST
 from glm5_doctor.probes.model_files import MODEL_FILES
 from glm5_doctor.probes.nvml import NVML
+from glm5_doctor.probes.sparse_backends import SparseBackendFact
 from glm5_doctor.probes.vllm_files import VLLM_FILES, VllmFilesFact
 
 NO_COMMAND = "no vllm serve command to judge (run through glm5-doctor preflight -- vllm serve ...)"
@@ -146,7 +147,7 @@ def serve_chat_template_format(facts: Facts, profile: Profile) -> Outcome:
     "serve.kv-cache-dtype",
     title="--kv-cache-dtype has a sparse-MLA backend on this GPU and vLLM",
     category="serve",
-    facts=(DISTRIBUTIONS, NVML),
+    facts=(DISTRIBUTIONS, NVML, VLLM_FILES),
     fix=serve_fix(fp8_kv_cache),
 )
 def serve_kv_cache_dtype(facts: Facts, profile: Profile) -> Outcome:
@@ -175,9 +176,23 @@ def serve_kv_cache_dtype(facts: Facts, profile: Profile) -> Outcome:
     capability, gpu = target_capability(facts, profile)
     vllm = distribution(facts, "vllm")
     version = parse_version(vllm["version"]) if vllm else None
-    evidence = {"kv_cache_dtype": dtype, "gpu": gpu, "vllm": str(version) if version else None}
+    evidence: dict[str, object] = {"kv_cache_dtype": dtype, "gpu": gpu, "vllm": str(version) if version else None}
     if dtype not in KNOWN_KV_DTYPES:
         return Outcome.failed(f"--kv-cache-dtype {dtype} is not a dtype vLLM knows", evidence)
+    stated = _backends_for(facts, capability)
+    if stated:
+        accepted = sorted({kind for backend in stated for kind in backend["kv_cache_dtypes"] or []})
+        names = ", ".join(sorted(backend["name"] for backend in stated))
+        evidence.update(backends=names, accepted=accepted)
+        if dtype not in accepted:
+            return Outcome.failed(
+                f"--kv-cache-dtype {dtype} on {gpu}: vLLM {version}'s sparse-MLA backends there ({names}) take "
+                f'{", ".join(accepted)}: "kv_cache_dtype not supported"',
+                evidence,
+            )
+        return Outcome.passed(
+            f"--kv-cache-dtype {dtype} is served on {gpu} by {names} (read from vLLM {version})", evidence
+        )
     hopper = capability is not None and capability[0] == 9
     if hopper and dtype in ("fp8_e4m3", "fp8_e5m2", "float16"):
         return Outcome.failed(
@@ -192,6 +207,18 @@ def serve_kv_cache_dtype(facts: Facts, profile: Profile) -> Outcome:
             evidence,
         )
     return Outcome.passed(f"--kv-cache-dtype {dtype} is served by a sparse-MLA backend on {gpu}", evidence)
+
+
+def _backends_for(facts: Facts, capability: tuple[int, int] | None) -> list[SparseBackendFact]:
+    """The installed vLLM's sparse-MLA backends for this GPU, where its files state both limits."""
+    files = facts.get(VLLM_FILES)
+    if files is None or capability is None:
+        return []
+    return [
+        backend
+        for backend in files["sparse_mla_backends"] or []
+        if backend["majors"] and capability[0] in backend["majors"] and backend["kv_cache_dtypes"] is not None
+    ]
 
 
 @check(

@@ -185,6 +185,9 @@ FLASHINFER_MISMATCH_ERROR = (
 #: Sparse-MLA attention backends exist for compute capability 9.x and 10.x only
 #: (vllm 0.16.0 wheel: vllm/v1/attention/backends/mla/flashmla_sparse.py).
 SPARSE_MLA_MAJORS = frozenset({9, 10})
+#: The first release with a sparse-MLA backend for SM120/SM121 (FLASHINFER_MLA_SPARSE_SM120, vllm#43477):
+#: vllm 0.23.0 wheel has none, vllm 0.24.0 wheel: vllm/v1/attention/backends/mla/flashinfer_mla_sparse.py.
+VLLM_FIRST_SM120_SPARSE_MLA = Version("0.24.0")
 SPARSE_MLA_ERROR = "No valid attention backend found for cuda with AttentionSelectorConfig(... use_sparse=True ...)"
 VALIDATED_GPU = "B200"
 

@@ -17,6 +17,7 @@ from glm5_doctor.probes.context import ProbeContext
 from glm5_doctor.probes.elf import ElfError, needed_libraries
 from glm5_doctor.probes.interpreter import target_interpreter
 from glm5_doctor.probes.package_files import find_package_dir, read_source
+from glm5_doctor.probes.sparse_backends import SparseBackendFact, read_sparse_mla_backends
 
 
 class VllmFilesFact(TypedDict):
@@ -37,6 +38,8 @@ class VllmFilesFact(TypedDict):
     #: the --tool-call-parser / --reasoning-parser names this vLLM registers (None: unreadable)
     tool_parsers: list[str] | None
     reasoning_parsers: list[str] | None
+    #: its sparse-MLA attention backends and the GPUs / KV dtypes each accepts (None: no such folder)
+    sparse_mla_backends: list[SparseBackendFact] | None
 
 
 VLLM_FILES: FactKey[VllmFilesFact] = FactKey("vllm_files")
@@ -57,10 +60,12 @@ def probe_vllm_files(context: ProbeContext) -> VllmFilesFact:
         "deep_gemm_kernel_names": None,
         "tool_parsers": None,
         "reasoning_parsers": None,
+        "sparse_mla_backends": None,
     }
     if fact["package_dir"] is None:
         return fact
     _read_extension(fact, fact["package_dir"])
+    fact["sparse_mla_backends"] = read_sparse_mla_backends(fact["package_dir"])
     _read_deep_gemm_glue(fact, fact["package_dir"])
     fact["tool_parsers"] = _registry_keys(os.path.join(fact["package_dir"], "tool_parsers", "__init__.py"))
     fact["reasoning_parsers"] = _registry_keys(os.path.join(fact["package_dir"], "reasoning", "__init__.py"))

@@ -130,6 +130,7 @@ def vllm_files(**changes: Any) -> VllmFilesFact:
         "deep_gemm_kernel_names": ["fp8_mqa_logits", "fp8_paged_mqa_logits"],
         "tool_parsers": ["glm45", "glm47", "hermes"],
         "reasoning_parsers": ["deepseek_r1", "glm45"],
+        "sparse_mla_backends": None,
     }
     fact.update(changes)  # type: ignore[typeddict-item]
     return fact

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -259,3 +260,28 @@ def test_heads_of_an_unknown_model_not_on_disk_default_to_glm5s() -> None:
     outcome = serve_tensor_parallel(facts({MODEL_FILES: fact}), profile(model="org/other", tensor_parallel_size=8))
     assert outcome.status is Status.PASS
     assert outcome.evidence["num_attention_heads"] == 64
+
+
+def _kv_on_sm120(dtype: str) -> Outcome:
+    from glm5_doctor.probes.sparse_backends import read_sparse_mla_backends
+
+    package = Path(__file__).parents[1] / "fixtures" / "wheels" / "vllm-0.24.0" / "vllm"
+    sm120 = nvml_fact([device(0, "NVIDIA RTX PRO 6000 Blackwell Server Edition", (12, 0))])
+    values: dict[Any, Any] = {
+        DISTRIBUTIONS: distributions(dist("vllm", "0.24.0")),
+        NVML: sm120,
+        VLLM_FILES: vllm_files(sparse_mla_backends=read_sparse_mla_backends(str(package))),
+    }
+    return serve_kv_cache_dtype(facts(values), profile(serve=serve(kv_cache_dtype=dtype)))
+
+
+def test_a_dtype_the_installed_backends_take_on_this_gpu_passes_and_names_them() -> None:
+    outcome = _kv_on_sm120("fp8_ds_mla")
+    assert outcome.status is Status.PASS
+    assert "FLASHINFER_MLA_SPARSE_SM120" in outcome.message and "read from vLLM 0.24.0" in outcome.message
+
+
+def test_a_dtype_the_installed_backends_refuse_on_this_gpu_fails_with_what_they_take() -> None:
+    outcome = _kv_on_sm120("bfloat16")
+    assert outcome.status is Status.FAIL
+    assert outcome.evidence["accepted"] == ["auto", "fp8", "fp8_ds_mla", "fp8_e4m3"]
