@@ -13,7 +13,7 @@ from glm5_doctor.report.github import render_github
 from glm5_doctor.report.junit import render_junit
 from glm5_doctor.report.markdown import render_markdown
 from helpers import FIXTURES, TargetEnv, by_id, doctor_env, run_doctor
-from junitparser import Error, Failure, JUnitXml, Skipped
+from junitparser import Error, Failure, JUnitXml, Skipped, TestCase
 from markdown_it import MarkdownIt
 
 JUNIT_XSD = xmlschema.XMLSchema(str(FIXTURES / "junit" / "junit.xsd"))
@@ -48,7 +48,7 @@ def parsed_junit(text: str) -> JUnitXml:
     return xml
 
 
-def cases(xml: JUnitXml) -> dict[str, object]:
+def cases(xml: JUnitXml) -> dict[str, TestCase]:
     return {case.name: case for suite in xml for case in suite}
 
 
@@ -59,9 +59,10 @@ def test_junit_validates_and_junitparser_counts_what_we_count() -> None:
     assert set(suites) == {"glm5-doctor.vllm", "glm5-doctor.gpu", "glm5-doctor.host"}
     assert (suites["glm5-doctor.vllm"].tests, suites["glm5-doctor.vllm"].failures) == (2, 1)
     assert suites["glm5-doctor.vllm"].skipped == 1
-    assert dict(p for p in ((prop.name, prop.value) for prop in suites["glm5-doctor.gpu"].properties()))[
-        "gpus"
-    ] == "8 x NVIDIA B200"
+    assert (
+        dict(p for p in ((prop.name, prop.value) for prop in suites["glm5-doctor.gpu"].properties()))["gpus"]
+        == "8 x NVIDIA B200"
+    )
     by_name = cases(xml)
     failed = by_name["vllm.installed"]
     assert failed.classname == "vllm"
@@ -113,7 +114,7 @@ def test_github_annotations_are_escaped_as_the_runner_reads_them() -> None:
     assert warning.startswith("::warning title=glm5-doctor gpu.vram (warn)%3A title of gpu.vram::")
     message = warning.split("::", 2)[2]
     assert message == (
-        "a | pipe, <script>alert(1)</script> & \"quotes\" %2525 50%25 done%0D%0A::error::injected \x01\x1b[2J"
+        'a | pipe, <script>alert(1)</script> & "quotes" %2525 50%25 done%0D%0A::error::injected \x01\x1b[2J'
     )
     assert lines[0].endswith("::vLLM is not installed%0Afix: glm5-doctor fix vllm.installed")
     assert lines[3].startswith("::notice title=glm5-doctor::glm5-doctor 9.9.9: not ready")
