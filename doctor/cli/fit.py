@@ -13,14 +13,15 @@ from typing import Any, TextIO
 from glm5_doctor.cli.options import (
     UsageError,
     add_deployment_options,
+    add_snapshot_option,
     add_target_options,
     argument_type,
     profile_from,
 )
-from glm5_doctor.cli.run import registry_for
+from glm5_doctor.cli.run import judged, registry_for, snapshot_for
 from glm5_doctor.deployment import values
 from glm5_doctor.engine.results import ExitCode, Status
-from glm5_doctor.engine.session import Request, diagnose
+from glm5_doctor.engine.session import Request
 from glm5_doctor.knowledge.memory import Fit
 from glm5_doctor.report import Format
 
@@ -34,17 +35,20 @@ def register(commands: Any) -> None:
         type=argument_type(lambda text: values.positive_int(text, "--gpus")),
         help="plan for this many GPUs (of --gpu, B200 by default), not the ones here",
     )
-    parser.add_argument("--format", choices=[f.value for f in Format], default=Format.TABLE.value)
+    parser.add_argument("--format", choices=[Format.TABLE.value, Format.JSON.value], default=Format.TABLE.value)
     add_target_options(parser)
     add_deployment_options(parser)
+    add_snapshot_option(parser)
     parser.set_defaults(execute=execute)
 
 
 def execute(args: argparse.Namespace, out: TextIO) -> int:
-    profile = profile_from(args, gpus=args.gpus)
+    snapshot = snapshot_for(args)
+    base = snapshot.profile if snapshot else None
+    profile = profile_from(args, gpus=args.gpus, base=base)
     if args.gpus is not None and args.gpu is None:  # --gpus alone plans for the profile's GPU
-        profile = profile_from(argparse.Namespace(**{**vars(args), "gpu": profile.gpu}), gpus=args.gpus)
-    report = diagnose(Request(profile, args.python, select=(CHECK_ID,)), registry_for(args), args.redactor)
+        profile = profile_from(argparse.Namespace(**{**vars(args), "gpu": profile.gpu}), gpus=args.gpus, base=base)
+    report = judged(registry_for(args), args, Request(profile, args.python, select=(CHECK_ID,)), snapshot)
     result = next(r for r in report.results if r.id == CHECK_ID)
     evidence = dict(result.outcome.evidence)
     if result.status in (Status.SKIP, Status.ERROR) or "kv_tokens" not in evidence:

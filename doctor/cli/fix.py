@@ -14,14 +14,21 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from glm5_doctor import remedies
-from glm5_doctor.cli.options import UsageError, add_deployment_options, add_target_options, profile_from
-from glm5_doctor.cli.run import registry_for
+from glm5_doctor.cli.options import (
+    UsageError,
+    add_deployment_options,
+    add_snapshot_option,
+    add_target_options,
+    profile_from,
+)
+from glm5_doctor.cli.run import judged, registry_for, snapshot_for
 from glm5_doctor.deployment.profile import Profile, profile_from_serve
 from glm5_doctor.deployment.serve_args import ServeArgsError, parse_serve_command
 from glm5_doctor.engine.redact import RedactedOutput, Redactor, Writer
 from glm5_doctor.engine.registry import Registry
 from glm5_doctor.engine.results import ExitCode, Result, Status
 from glm5_doctor.engine.session import Request, diagnose
+from glm5_doctor.engine.snapshot import Snapshot
 
 NEEDS_FIX = (Status.FAIL, Status.ERROR, Status.WARN)
 
@@ -41,6 +48,7 @@ def register(commands: Any) -> None:
     )
     add_target_options(parser)
     add_deployment_options(parser)
+    add_snapshot_option(parser)
     parser.set_defaults(execute=execute)
 
 
@@ -53,8 +61,12 @@ def execute(args: argparse.Namespace, out: TextIO, ask: Callable[[str], str] = i
 def _fix(args: argparse.Namespace, out: Writer, ask: Callable[[str], str]) -> int:
     registry = registry_for(args)
     wanted_ids = _expand(registry, args.check_id)
-    profile = _profile(args)
-    report = diagnose(Request(profile, args.python, select=tuple(wanted_ids)), registry, args.redactor)
+    snapshot = snapshot_for(args)
+    if snapshot is not None and (args.run or args.dry_run):
+        # The saved facts are another machine's: a script run here would change this one.
+        raise UsageError("--from-snapshot shows fixes only; run them on the machine the snapshot was taken on")
+    profile = _profile(args, snapshot)
+    report = judged(registry, args, Request(profile, args.python, select=tuple(wanted_ids)), snapshot)
     wanted = [r for r in report.results if args.all_failing or r.id in wanted_ids]
     to_fix = [r for r in wanted if r.status in NEEDS_FIX and r.fix is not None]
     if not args.all_failing:
@@ -106,9 +118,9 @@ def _expand(registry: Registry, selectors: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def _profile(args: argparse.Namespace) -> Profile:
+def _profile(args: argparse.Namespace, snapshot: Snapshot | None = None) -> Profile:
     if not args.server_command:
-        return profile_from(args)
+        return profile_from(args, base=snapshot.profile if snapshot else None)
     # glm5-doctor fix serve.parsers -- vllm serve ...: judge that command, deployment flags on top.
     try:
         return profile_from_serve(parse_serve_command(args.server_command))

@@ -89,7 +89,12 @@ def add_deployment_options(parser: argparse.ArgumentParser) -> None:
         "deployment (defaults: the seed deployment; values read as vllm serve reads them: 32k = 32,000, "
         "32K = 32,768, -1/auto = fit to memory)"
     )
-    group.add_argument("--profile", choices=sorted(BUILTIN_PROFILES), default=DEFAULT_PROFILE.name)
+    group.add_argument(
+        "--profile",
+        choices=sorted(BUILTIN_PROFILES),
+        default=None,
+        help=f"a built-in deployment (default: {DEFAULT_PROFILE.name}; with --from-snapshot, the snapshot's)",
+    )
     group.add_argument("--model", help="model id or path (e.g. zai-org/GLM-5-FP8)")
     group.add_argument(
         "--tp",
@@ -113,10 +118,21 @@ def add_deployment_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def profile_from(args: argparse.Namespace, gpus: int | None = None) -> Profile:
-    """The named profile with every deployment flag the user gave applied on top."""
+def add_snapshot_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--from-snapshot",
+        metavar="FILE",
+        help="judge the facts saved by 'glm5-doctor snapshot' instead of this machine (its deployment unless "
+        "flags change it)",
+    )
+
+
+def profile_from(args: argparse.Namespace, gpus: int | None = None, base: Profile | None = None) -> Profile:
+    """The named profile (else ``base``, else the default) with every deployment flag the user gave on top."""
+    if args.profile is not None or base is None:
+        base = BUILTIN_PROFILES[args.profile or DEFAULT_PROFILE.name]
     return build_profile(
-        BUILTIN_PROFILES[args.profile],
+        base,
         model=args.model,
         tensor_parallel_size=args.tp,
         pipeline_parallel_size=args.pp,

@@ -1,4 +1,7 @@
-"""``glm5-doctor run``: judge this machine for the deployment, print the report."""
+"""``glm5-doctor run``: judge this machine (or a snapshot of one) for the deployment, print the report.
+
+In GitHub Actions (``GITHUB_STEP_SUMMARY`` set) the report is also appended to the job summary as Markdown.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 from glm5_doctor.cli.options import (
@@ -16,13 +19,15 @@ from glm5_doctor.cli.options import (
     add_deployment_options,
     add_output_options,
     add_selection_options,
+    add_snapshot_option,
     add_target_options,
     profile_from,
     split_ids,
 )
 from glm5_doctor.engine.registry import Registry, load_registry
 from glm5_doctor.engine.results import Report
-from glm5_doctor.engine.session import Request, diagnose
+from glm5_doctor.engine.session import Request, diagnose, judge_snapshot
+from glm5_doctor.engine.snapshot import Snapshot, SnapshotError, read_snapshot
 from glm5_doctor.report import Format, render
 
 
@@ -37,14 +42,32 @@ def register(commands: Any) -> None:
     add_selection_options(parser)
     add_target_options(parser)
     add_deployment_options(parser)
+    add_snapshot_option(parser)
     parser.set_defaults(execute=execute)
 
 
 def execute(args: argparse.Namespace, out: TextIO) -> int:
     registry = registry_for(args)
-    report = judged(registry, args, Request(profile_from(args), args.python, *selection(args), deep=args.deep))
+    snapshot = snapshot_for(args)
+    profile = profile_from(args, base=snapshot.profile if snapshot else None)
+    report = judged(registry, args, Request(profile, args.python, *selection(args), deep=args.deep), snapshot)
     write(report, args, out)
+    append_step_summary(report, args)
     return report.exit_code(args.strict)
+
+
+def snapshot_for(args: argparse.Namespace) -> Snapshot | None:
+    """The snapshot ``--from-snapshot`` names (read once), or None to judge this machine."""
+    path = getattr(args, "from_snapshot", None)
+    if path is None:
+        return None
+    for option, given in (("--python", getattr(args, "python", None)), ("--deep", getattr(args, "deep", False))):
+        if given:
+            raise UsageError(f"{option} probes this machine; --from-snapshot judges saved facts: give one of them")
+    try:
+        return read_snapshot(path)
+    except SnapshotError as exc:
+        raise UsageError(f"--from-snapshot {exc}") from None
 
 
 def registry_for(args: argparse.Namespace) -> Registry:
@@ -55,7 +78,9 @@ def selection(args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[str, ...
     return split_ids(args.select), split_ids(args.ignore)
 
 
-def judged(registry: Registry, args: argparse.Namespace, request: Request) -> Report:
+def judged(registry: Registry, args: argparse.Namespace, request: Request, snapshot: Snapshot | None = None) -> Report:
+    if snapshot is not None:
+        return judge_snapshot(snapshot, request, registry, args.redactor, origin=args.from_snapshot)
     with _progress(request.deep and sys.stderr.isatty(), "glm5-doctor --deep: compiling a CUTLASS/CuTe test kernel"):
         return diagnose(request, registry, args.redactor)
 
@@ -66,21 +91,45 @@ def write(report: Report, args: argparse.Namespace, out: TextIO) -> None:
     if not args.output:
         render(report, fmt, out, verbose=args.verbose, strict=args.strict)
         return
-    target = os.path.abspath(args.output)
+    write_atomically(args.output, lambda stream: render(report, fmt, stream, verbose=args.verbose, strict=args.strict))
+
+
+def write_atomically(path: str, produce: Callable[[TextIO], None]) -> None:
+    """``produce`` into ``path`` through a temporary file beside it: a reader never sees half of it."""
+    target = os.path.abspath(path)
     try:
         handle, temporary = tempfile.mkstemp(prefix=".glm5-doctor-", dir=os.path.dirname(target))
     except OSError as exc:
-        raise UsageError(f"--output {args.output}: {exc.strerror or exc}") from None
+        raise UsageError(f"--output {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            render(report, fmt, stream, verbose=args.verbose, strict=args.strict)
+            produce(stream)
         os.chmod(temporary, 0o644)
         os.replace(temporary, target)
     except OSError as exc:
-        raise UsageError(f"--output {args.output}: {exc.strerror or exc}") from None
+        raise UsageError(f"--output {path}: {exc.strerror or exc}") from None
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def append_step_summary(report: Report, args: argparse.Namespace) -> None:
+    """In GitHub Actions, add the Markdown report to the job summary; a summary that cannot be written is
+    said on stderr and changes nothing else (the report itself was already written)."""
+    from glm5_doctor.report.github import STEP_SUMMARY_ENV
+
+    path = os.environ.get(STEP_SUMMARY_ENV)
+    if not path:
+        return
+    from glm5_doctor.report.markdown import render_markdown
+
+    try:
+        with open(path, "a", encoding="utf-8") as stream:
+            stream.write(render_markdown(report, strict=args.strict) + "\n")
+    except OSError as exc:
+        message = f"glm5-doctor: cannot append the job summary to {STEP_SUMMARY_ENV}={path}: {exc.strerror or exc}"
+        with contextlib.suppress(OSError, ValueError):
+            print(args.redactor.text(message), file=sys.stderr)
 
 
 @contextlib.contextmanager

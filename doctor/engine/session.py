@@ -2,7 +2,9 @@
 
 Every command that judges the machine (``run``, ``preflight``, ``fit``, ``fix``) comes through
 :func:`diagnose`: select the checks, describe the target interpreter, gather the facts the
-selected checks declared, judge, and redact once on the way out.
+selected checks declared, judge, and redact once on the way out. :func:`take_snapshot` gathers
+the facts every check declares without judging them; :func:`judge_snapshot` judges saved facts
+the way :func:`diagnose` judges fresh ones, without probing this machine.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from glm5_doctor.engine.redact import Redactor
 from glm5_doctor.engine.registry import LoadError, Registry
 from glm5_doctor.engine.results import Outcome, Report, Result
 from glm5_doctor.engine.runner import gather_facts, run_checks
+from glm5_doctor.engine.snapshot import Snapshot, now
 from glm5_doctor.knowledge.cuda_devices import visible_devices
 from glm5_doctor.probes import PROBES, ProbeContext
 from glm5_doctor.probes.interpreter import INTERPRETER, InterpreterError, target_interpreter
@@ -46,6 +49,45 @@ class Request:
 
 def diagnose(request: Request, registry: Registry, redactor: Redactor | None = None) -> Report:
     """Judge ``request``; the report comes back redacted (by ``redactor``, else by this environment's)."""
+    checks = _selected(request, registry)
+    context = _context(request)
+    report = judge(checks, request.profile, context, registry.sources, registry.load_errors)
+    return (redactor or Redactor(os.environ)).report(report)
+
+
+def take_snapshot(request: Request, registry: Registry, redactor: Redactor | None = None) -> dict[str, object]:
+    """Gather the facts every check of ``registry`` declares, judge nothing; the document comes back redacted."""
+    context = _context(request)
+    needed = [fact.name for item in registry.checks for fact in item.facts]
+    facts = gather_facts([INTERPRETER.name, *needed], PROBES, context)
+    snapshot = Snapshot(
+        tool_version=__version__,
+        taken_at=now(),
+        profile=request.profile,
+        target=describe_target(facts, context),
+        facts=facts,
+        deep=request.deep,
+    )
+    redacted: dict[str, object] = (redactor or Redactor(os.environ)).data(snapshot.to_dict())
+    return redacted
+
+
+def judge_snapshot(
+    snapshot: Snapshot, request: Request, registry: Registry, redactor: Redactor | None = None, origin: str = ""
+) -> Report:
+    """Judge the saved facts of ``snapshot`` for ``request.profile`` with today's checks; probe nothing."""
+    checks = _selected(request, registry)
+    results = run_checks(checks, snapshot.facts, request.profile, registry.sources)
+    results.extend(plugin_error_result(error) for error in registry.load_errors)
+    target = {
+        **snapshot.target,
+        "snapshot": {"file": origin, "taken_at": snapshot.taken_at, "tool_version": snapshot.tool_version},
+    }
+    report = Report(tool_version=__version__, profile=request.profile.to_dict(), target=target, results=tuple(results))
+    return (redactor or Redactor(os.environ)).report(report)
+
+
+def _selected(request: Request, registry: Registry) -> list[Check]:
     try:
         checks = registry.select(request.select, request.ignore)
     except ValueError as exc:
@@ -53,6 +95,11 @@ def diagnose(request: Request, registry: Registry, redactor: Redactor | None = N
     if not checks and not registry.load_errors:
         # Judging nothing must never read as "ready": preflight would start the server on it.
         raise RequestError("the selection leaves no check to run (--select and --ignore cancel out)")
+    return checks
+
+
+def _context(request: Request) -> ProbeContext:
+    """What the probes read for ``request``; the target interpreter is described first (exit 2 if unusable)."""
     python = None
     if request.python is not None:
         python = os.path.abspath(os.path.expanduser(request.python))
@@ -67,8 +114,7 @@ def diagnose(request: Request, registry: Registry, redactor: Redactor | None = N
             target_interpreter(context)
         except InterpreterError as exc:
             raise RequestError(f"--python: {exc}") from None
-    report = judge(checks, profile, context, registry.sources, registry.load_errors)
-    return (redactor or Redactor(os.environ)).report(report)
+    return context
 
 
 def judge(

@@ -1,4 +1,4 @@
-"""The JSON Schema of ``glm5-doctor run --format json`` (schema_version 1), printed by ``glm5-doctor schema``.
+"""The JSON Schemas of the ``--format json`` report (schema_version 1) and of snapshots (``schema --snapshot``).
 
 Bump ``schema_version`` and this schema together on any breaking change to the document.
 
@@ -19,6 +19,7 @@ from typing import Any
 
 from glm5_doctor.deployment.profile import Profile
 from glm5_doctor.engine.results import ExitCode, Status
+from glm5_doctor.engine.snapshot import KIND, READABLE_VERSIONS, SNAPSHOT_VERSION
 
 STATUSES = [status.value for status in Status]
 
@@ -146,5 +147,42 @@ REPORT_SCHEMA: dict[str, Any] = {
                 "details": {"type": "string", "description": "long text, e.g. a traceback"},
             },
         }
+    },
+}
+
+
+#: The JSON Schema of a ``glm5-doctor snapshot`` document (``glm5-doctor schema --snapshot``).
+SNAPSHOT_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": f"https://github.com/glm5-doctor/glm5-doctor/schema/snapshot-v{SNAPSHOT_VERSION}.json",
+    "title": "glm5-doctor snapshot",
+    "description": "The facts one machine gave for one deployment, redacted; 'glm5-doctor run --from-snapshot' "
+    "judges them. Fact values are plain JSON whose shape belongs to the probe that gathered them.",
+    "type": "object",
+    "required": ["snapshot_version", "kind", "tool", "taken_at", "profile", "target", "facts", "errors"],
+    "properties": {
+        "snapshot_version": {"enum": sorted(READABLE_VERSIONS)},
+        "kind": {"const": KIND},
+        "tool": {
+            "type": "object",
+            "required": ["name", "version"],
+            "properties": {"name": {"const": "glm5-doctor"}, "version": {"type": "string"}},
+        },
+        "taken_at": {"type": "string", "description": "UTC, ISO 8601, e.g. 2026-01-31T12:00:00Z"},
+        "deep": {"type": "boolean", "description": "slow probes (--deep) ran"},
+        "profile": {
+            **dataclass_schema(Profile, PROFILE_CONSTRAINTS),
+            "description": "the deployment the facts were gathered for",
+        },
+        "target": REPORT_SCHEMA["properties"]["target"],
+        "facts": {
+            "type": "object",
+            "description": "fact name (a probe module of glm5_doctor.probes) -> what its probe gathered",
+        },
+        "errors": {
+            "type": "object",
+            "description": "fact name -> why its probe gave no answer",
+            "additionalProperties": {"type": "string"},
+        },
     },
 }

@@ -80,6 +80,13 @@ def _header(report: Report) -> Text:
     if target.get("python_version"):
         python += f" (Python {target['python_version']})"
     header.append(python + "\n", style="dim")
+    snapshot = target.get("snapshot")
+    if isinstance(snapshot, dict):
+        header.append(
+            f"Judged from the snapshot {snapshot.get('file')} (taken {snapshot.get('taken_at')} by glm5-doctor "
+            f"{snapshot.get('tool_version')}), not this machine\n",
+            style="bold",
+        )
     return header
 
 

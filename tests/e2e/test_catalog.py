@@ -162,7 +162,8 @@ def test_every_format_renders(tmp_path: Path) -> None:
         "0",
         {"name": "p"},
         {"python": "x", "python_version": "3"},
-        (Result("a.b", "t", "python-stack", Outcome.passed("fine"), 1),),
+        # a warning: the github format annotates only what needs attention
+        (Result("a.b", "t", "python-stack", Outcome.warned("risky"), 1),),
     )
     for fmt in Format:
         stream = StringIO()
