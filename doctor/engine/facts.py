@@ -23,9 +23,16 @@ VERSION_LIMIT = 128
 
 @dataclass(frozen=True)
 class FactKey(Generic[T]):
-    """The name of one fact and, for the type checker, the shape of its value."""
+    """The name of one fact and the shape of its value: for the type checker, and at run time (``shape``,
+    the TypedDict) so a snapshot written before a field existed can still be judged."""
 
     name: str
+    shape: type | None = field(default=None, compare=False, repr=False)
+
+    def fields(self) -> tuple[str, ...]:
+        """The top-level keys the shape declares (none when it is not a TypedDict)."""
+        annotations = getattr(self.shape, "__annotations__", None)
+        return tuple(annotations) if isinstance(annotations, dict) else ()
 
     def __str__(self) -> str:
         return self.name

@@ -118,10 +118,26 @@ def parse_snapshot(document: object, origin: str = "snapshot") -> Snapshot:
         taken_at=str(_field(document, "taken_at", str, origin)),
         profile=profile,
         target=_field(document, "target", dict, origin),
-        facts=Facts(data=facts, errors=errors),
+        facts=Facts(data=upgraded(facts), errors=errors),
         deep=bool(document.get("deep", False)),
         snapshot_version=version,
     )
+
+
+def upgraded(facts: dict[str, Any]) -> dict[str, Any]:
+    """Facts from an older doctor, with every field it did not gather yet present as ``None`` ("unknown").
+
+    A check reads a field it knows as unknown rather than crashing on a snapshot written before the
+    field existed; what it then says is what it says when a probe could not tell.
+    """
+    from glm5_doctor.probes import PROBES
+
+    result = dict(facts)
+    for name, value in facts.items():
+        probe = PROBES.get(name)
+        if probe is not None and isinstance(value, dict):
+            result[name] = {**dict.fromkeys(probe.key.fields()), **value}
+    return result
 
 
 def _field(document: Mapping[str, Any], name: str, kind: type, origin: str) -> Any:

@@ -50,7 +50,7 @@ class CompileFact(TypedDict):
     duration_ms: int | None
 
 
-COMPILE: FactKey[CompileFact] = FactKey("compile")
+COMPILE: FactKey[CompileFact] = FactKey("compile", CompileFact)
 
 
 def probe_compile(context: ProbeContext) -> CompileFact:

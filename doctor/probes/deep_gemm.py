@@ -44,7 +44,7 @@ class DeepGemmFact(TypedDict):
     ext_suffix: str | None
 
 
-DEEP_GEMM: FactKey[DeepGemmFact] = FactKey("deep_gemm")
+DEEP_GEMM: FactKey[DeepGemmFact] = FactKey("deep_gemm", DeepGemmFact)
 
 
 def probe_deep_gemm(context: ProbeContext) -> DeepGemmFact:

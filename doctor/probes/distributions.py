@@ -39,7 +39,7 @@ class DistributionsFact(TypedDict):
     unreadable_paths: dict[str, str]
 
 
-DISTRIBUTIONS: FactKey[DistributionsFact] = FactKey("distributions")
+DISTRIBUTIONS: FactKey[DistributionsFact] = FactKey("distributions", DistributionsFact)
 
 
 def distribution_copies(facts: Facts, name: str) -> list[DistributionFact]:

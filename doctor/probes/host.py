@@ -30,7 +30,7 @@ class HostFact(TypedDict):
     vllm_attention_backend: str | None
 
 
-HOST: FactKey[HostFact] = FactKey("host")
+HOST: FactKey[HostFact] = FactKey("host", HostFact)
 
 
 def probe_host(context: ProbeContext) -> HostFact:

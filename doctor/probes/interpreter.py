@@ -30,7 +30,7 @@ class InterpreterFact(TypedDict):
     prefix: str
 
 
-INTERPRETER: FactKey[InterpreterFact] = FactKey("interpreter")
+INTERPRETER: FactKey[InterpreterFact] = FactKey("interpreter", InterpreterFact)
 
 
 class InterpreterError(Exception):

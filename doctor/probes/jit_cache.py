@@ -17,7 +17,7 @@ class JitCacheFact(TypedDict):
     writable: bool
 
 
-JIT_CACHE: FactKey[JitCacheFact] = FactKey("jit_cache")
+JIT_CACHE: FactKey[JitCacheFact] = FactKey("jit_cache", JitCacheFact)
 
 
 def probe_jit_cache(context: ProbeContext) -> JitCacheFact:

@@ -53,7 +53,7 @@ class ModelFilesFact(TypedDict):
     disk_path: str | None
 
 
-MODEL_FILES: FactKey[ModelFilesFact] = FactKey("model_files")
+MODEL_FILES: FactKey[ModelFilesFact] = FactKey("model_files", ModelFilesFact)
 
 
 def probe_model_files(context: ProbeContext) -> ModelFilesFact:

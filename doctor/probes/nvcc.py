@@ -42,7 +42,7 @@ class NvccFact(TypedDict):
     run_failed: bool
 
 
-NVCC: FactKey[NvccFact] = FactKey("nvcc")
+NVCC: FactKey[NvccFact] = FactKey("nvcc", NvccFact)
 
 
 def probe_nvcc(context: ProbeContext) -> NvccFact:

@@ -51,7 +51,7 @@ class NvmlFact(TypedDict):
     duration_ms: int
 
 
-NVML: FactKey[NvmlFact] = FactKey("nvml")
+NVML: FactKey[NvmlFact] = FactKey("nvml", NvmlFact)
 
 
 def probe_nvml(context: ProbeContext) -> NvmlFact:

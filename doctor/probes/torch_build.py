@@ -23,7 +23,7 @@ class TorchFact(TypedDict):
     error: str | None
 
 
-TORCH_BUILD: FactKey[TorchFact] = FactKey("torch_build")
+TORCH_BUILD: FactKey[TorchFact] = FactKey("torch_build", TorchFact)
 
 
 def probe_torch(context: ProbeContext) -> TorchFact:

@@ -22,7 +22,7 @@ class TransformersFilesFact(TypedDict):
     auto_mapping_has_glm_moe_dsa: bool | None
 
 
-TRANSFORMERS_FILES: FactKey[TransformersFilesFact] = FactKey("transformers_files")
+TRANSFORMERS_FILES: FactKey[TransformersFilesFact] = FactKey("transformers_files", TransformersFilesFact)
 
 
 def probe_transformers_files(context: ProbeContext) -> TransformersFilesFact:

@@ -42,7 +42,7 @@ class VllmFilesFact(TypedDict):
     sparse_mla_backends: list[SparseBackendFact] | None
 
 
-VLLM_FILES: FactKey[VllmFilesFact] = FactKey("vllm_files")
+VLLM_FILES: FactKey[VllmFilesFact] = FactKey("vllm_files", VllmFilesFact)
 
 
 def probe_vllm_files(context: ProbeContext) -> VllmFilesFact:

@@ -290,3 +290,15 @@ def test_no_planted_secret_reaches_a_snapshot(tmp_path: Path) -> None:
         assert replayed.returncode == 1, replayed.stderr
         for canary in CANARIES:
             assert canary not in replayed.stdout + replayed.stderr, (fmt, canary)
+
+
+def test_a_snapshot_from_before_a_fact_field_existed_is_judged_as_unknown_not_crashed() -> None:
+    """The kept snapshots predate vllm_files' sparse_mla_backends: the field reads as unknown (None)."""
+    from glm5_doctor.engine.snapshot import parse_snapshot, upgraded
+
+    document = json.loads(REAL["h200"][1].read_text())
+    document["facts"]["vllm_files"] = {"package_dir": None}  # an older doctor's shape: one field only
+    facts = parse_snapshot(document).facts.data
+    assert facts["vllm_files"]["package_dir"] is None
+    assert "sparse_mla_backends" in facts["vllm_files"] and facts["vllm_files"]["sparse_mla_backends"] is None
+    assert upgraded({"not_a_fact": {"x": 1}}) == {"not_a_fact": {"x": 1}}
