@@ -13,10 +13,12 @@ from typing import Any, TextIO
 from glm5_doctor.cli.options import (
     EXIT_CODES_HELP,
     UsageError,
+    add_advisories_option,
     add_deployment_options,
     add_output_options,
     add_selection_options,
     add_target_options,
+    advisory_database,
     profile_from,
     split_ids,
 )
@@ -35,6 +37,7 @@ def register(commands: Any) -> None:
     )
     add_output_options(parser)
     add_selection_options(parser)
+    add_advisories_option(parser)
     add_target_options(parser)
     add_deployment_options(parser)
     parser.set_defaults(execute=execute)
@@ -42,7 +45,9 @@ def register(commands: Any) -> None:
 
 def execute(args: argparse.Namespace, out: TextIO) -> int:
     registry = registry_for(args)
-    report = judged(registry, args, Request(profile_from(args), args.python, *selection(args), deep=args.deep))
+    report = judged(registry, args, Request(
+            profile_from(args), args.python, *selection(args), deep=args.deep, advisories=advisory_database(args)
+        ))
     write(report, args, out)
     return report.exit_code(args.strict)
 

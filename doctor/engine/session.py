@@ -11,7 +11,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from glm5_doctor import __version__
 from glm5_doctor.deployment.profile import Profile
@@ -21,6 +21,7 @@ from glm5_doctor.engine.redact import Redactor
 from glm5_doctor.engine.registry import LoadError, Registry
 from glm5_doctor.engine.results import Outcome, Report, Result
 from glm5_doctor.engine.runner import gather_facts, run_checks
+from glm5_doctor.knowledge.advisories import Database, load_builtin
 from glm5_doctor.knowledge.cuda_devices import visible_devices
 from glm5_doctor.probes import PROBES, ProbeContext
 from glm5_doctor.probes.interpreter import INTERPRETER, InterpreterError, target_interpreter
@@ -42,6 +43,8 @@ class Request:
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     deep: bool = False
+    #: the advisory database (``--advisories FILE``); None: the one shipped in the package
+    advisories: Database | None = None
 
 
 def diagnose(request: Request, registry: Registry, redactor: Redactor | None = None) -> Report:
@@ -61,13 +64,18 @@ def diagnose(request: Request, registry: Registry, redactor: Redactor | None = N
     profile = request.profile
     # The compile probe targets the GPUs NVML finds, unless the user named one (--gpu) to plan for.
     gpu_arch = None if profile.detect_gpu else profile.arch_flag()
-    context = ProbeContext(python=python, deep=request.deep, gpu_arch=gpu_arch, profile=profile)
+    advisories = request.advisories or load_builtin()
+    context = ProbeContext(
+        python=python, deep=request.deep, gpu_arch=gpu_arch, profile=profile, advisories=advisories
+    )
     if python is not None:
         try:
             target_interpreter(context)
         except InterpreterError as exc:
             raise RequestError(f"--python: {exc}") from None
-    report = judge(checks, profile, context, registry.sources, registry.load_errors)
+    report = replace(
+        judge(checks, profile, context, registry.sources, registry.load_errors), advisories=advisories.info()
+    )
     return (redactor or Redactor(os.environ)).report(report)
 
 

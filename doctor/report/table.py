@@ -28,6 +28,7 @@ CATEGORY_TITLES = {
     "model": "Model files",
     "serve": "Serve arguments",
     "host": "Host",
+    "advisories": "Known upstream bugs (advisories)",
     "plugins": "Plugins",
 }
 PLAIN_WIDTH = 140
@@ -80,6 +81,14 @@ def _header(report: Report) -> Text:
     if target.get("python_version"):
         python += f" (Python {target['python_version']})"
     header.append(python + "\n", style="dim")
+    database = report.advisories
+    if database:
+        source = "" if database.get("source") in (None, "builtin") else f" from {database.get('source')}"
+        header.append(
+            f"Advisory database {database.get('version')} ({database.get('date')}){source}, "
+            f"{database.get('count')} advisories\n",
+            style="dim",
+        )
     return header
 
 
