@@ -18,7 +18,11 @@ def register(commands: Any) -> None:
         help="list the known upstream bugs the doctor matches (filter by --distribution, --id, --severity)",
     )
     parser.add_argument(
-        "--distribution", action="append", default=[], metavar="NAME", help="only advisories affecting NAME (vllm, driver, ...)"
+        "--distribution",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only advisories affecting NAME (vllm, driver, ...)",
     )
     parser.add_argument("--id", action="append", default=[], dest="advisory_id", metavar="ID", help="only these IDs")
     parser.add_argument("--severity", choices=SEVERITIES, help="only advisories of this severity")

@@ -45,9 +45,11 @@ def register(commands: Any) -> None:
 
 def execute(args: argparse.Namespace, out: TextIO) -> int:
     registry = registry_for(args)
-    report = judged(registry, args, Request(
-            profile_from(args), args.python, *selection(args), deep=args.deep, advisories=advisory_database(args)
-        ))
+    report = judged(
+        registry,
+        args,
+        Request(profile_from(args), args.python, *selection(args), deep=args.deep, advisories=advisory_database(args)),
+    )
     write(report, args, out)
     return report.exit_code(args.strict)
 

@@ -221,8 +221,9 @@ def _build(
     if "speculative_config" in given:
         speculative = {**_json_object(given["speculative_config"], "--speculative-config"), **speculative}
     if "kv_transfer_config" in given or kv_transfer:
-        given_json = _json_object(given["kv_transfer_config"], "--kv-transfer-config") if "kv_transfer_config" in given else {}
-        converted["kv_transfer_config"] = {**given_json, **(kv_transfer or {})}
+        as_json = given.get("kv_transfer_config")
+        parsed_json = _json_object(as_json, "--kv-transfer-config") if as_json is not None else {}
+        converted["kv_transfer_config"] = {**parsed_json, **(kv_transfer or {})}
     plain = {k: v for k, v in given.items() if k not in converted and k != "speculative_config"}
     return ServeArgs(
         argv=tuple(mask_secrets(argv)),

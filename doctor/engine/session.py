@@ -65,9 +65,7 @@ def diagnose(request: Request, registry: Registry, redactor: Redactor | None = N
     # The compile probe targets the GPUs NVML finds, unless the user named one (--gpu) to plan for.
     gpu_arch = None if profile.detect_gpu else profile.arch_flag()
     advisories = request.advisories or load_builtin()
-    context = ProbeContext(
-        python=python, deep=request.deep, gpu_arch=gpu_arch, profile=profile, advisories=advisories
-    )
+    context = ProbeContext(python=python, deep=request.deep, gpu_arch=gpu_arch, profile=profile, advisories=advisories)
     if python is not None:
         try:
             target_interpreter(context)

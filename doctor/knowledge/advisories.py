@@ -225,7 +225,8 @@ def _advisory(entry: Any, where: str) -> Advisory:
     sources = entry["sources"]
     _expect(isinstance(sources, list) and bool(sources), f"{where}.sources", "must be a non-empty list of URLs")
     for index, url in enumerate(sources):
-        _expect(isinstance(url, str) and url.startswith("https://"), f"{where}.sources[{index}]", "must be an https URL")
+        https = isinstance(url, str) and url.startswith("https://")
+        _expect(https, f"{where}.sources[{index}]", "must be an https URL")
     return Advisory(
         id=advisory_id,
         title=_text(entry, "title", where),

@@ -29,20 +29,26 @@ def render_advisories(database: Database, advisories: Sequence[Advisory], fmt: F
 
 def header(database: Database) -> str:
     source = "" if database.source == "builtin" else f" from {database.source}"
-    return (
-        f"Advisory database {database.version} ({database.date}){source}: {len(database.advisories)} advisories"
-    )
+    return f"Advisory database {database.version} ({database.date}){source}: {len(database.advisories)} advisories"
 
 
 def _block(advisory: Advisory) -> list[str]:
-    affected = ", ".join(
-        f"{item.distribution} {item.specifier or 'any version'}" if item.installed else f"{item.distribution} not installed"
-        for item in advisory.affected
-    ) or "any versions"
-    conditions = "; ".join(
-        f"{key} {value}" if isinstance(value, str) else f"{key} in {', '.join(value)}"
-        for key, value in advisory.conditions.items()
-    ) or "any deployment"
+    affected = (
+        ", ".join(
+            f"{item.distribution} {item.specifier or 'any version'}"
+            if item.installed
+            else f"{item.distribution} absent"
+            for item in advisory.affected
+        )
+        or "any versions"
+    )
+    conditions = (
+        "; ".join(
+            f"{key} {value}" if isinstance(value, str) else f"{key} in {', '.join(value)}"
+            for key, value in advisory.conditions.items()
+        )
+        or "any deployment"
+    )
     fields = [
         ("affects", affected),
         ("when", conditions),
