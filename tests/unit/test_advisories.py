@@ -110,9 +110,7 @@ def deployment(versions: dict[str, str], **values: Any) -> Deployment:
         ("GLM5-ADV-0009", "0.24.0", "0.25.1", {"speculative_method": "mtp", "tool_call_parser": "glm47"}),
     ],
 )
-def test_boundary_versions(
-    advisory_id: str, last_affected: str, first_unaffected: str, values: dict[str, Any]
-) -> None:
+def test_boundary_versions(advisory_id: str, last_affected: str, first_unaffected: str, values: dict[str, Any]) -> None:
     item = advisory(advisory_id)
     context = {
         "GLM5-ADV-0001": {"compute_capabilities": ("9.0",)},
@@ -129,8 +127,12 @@ def test_boundary_versions(
 def test_driver_boundaries() -> None:
     b200 = advisory("GLM5-ADV-0022")
     assert evaluate(b200, deployment({"driver": "570.133.19"}, compute_capabilities=("10.0",))).verdict is Verdict.MATCH
-    assert evaluate(b200, deployment({"driver": "570.133.20"}, compute_capabilities=("10.0",))).verdict is Verdict.NO_MATCH
-    assert evaluate(b200, deployment({"driver": "570.133.19"}, compute_capabilities=("9.0",))).verdict is Verdict.NO_MATCH
+    assert (
+        evaluate(b200, deployment({"driver": "570.133.20"}, compute_capabilities=("10.0",))).verdict is Verdict.NO_MATCH
+    )
+    assert (
+        evaluate(b200, deployment({"driver": "570.133.19"}, compute_capabilities=("9.0",))).verdict is Verdict.NO_MATCH
+    )
     cuda13 = advisory("GLM5-ADV-0021")
     assert evaluate(cuda13, deployment({"vllm": "0.20.0", "driver": "580.65.05"})).verdict is Verdict.MATCH
     assert evaluate(cuda13, deployment({"vllm": "0.20.0", "driver": "580.65.06"})).verdict is Verdict.NO_MATCH
