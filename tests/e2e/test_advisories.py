@@ -17,6 +17,7 @@ from glm5_doctor.report.schema import REPORT_SCHEMA
 from helpers import TargetEnv, build_fake_nvml, by_id, doctor_env, nvml_env, run_doctor, run_json, scenario_lines
 
 CHECK = "advisories.known-bugs"
+PREFLIGHT = (sys.executable, "-m", "glm5_doctor", "preflight", "--select", "advisories", "--format", "json")
 LMCACHE = '{"kv_connector":"LMCacheConnectorV1","kv_role":"kv_both"}'
 
 
@@ -116,8 +117,7 @@ def fake_vllm(bin_dir: Path, python: Path) -> Path:
 def preflight(tmp_path: Path, *command: str, extra: tuple[str, ...] = ()) -> tuple[int, dict[str, Any], str]:
     report_file = tmp_path / "report.json"
     process = subprocess.run(
-        [sys.executable, "-m", "glm5_doctor", "preflight", "--select", "advisories", "--format", "json"]
-        + ["--output", str(report_file), *extra, "--", *command],
+        [*PREFLIGHT, "--output", str(report_file), *extra, "--", *command],
         capture_output=True,
         text=True,
         env=doctor_env(),
@@ -200,7 +200,10 @@ def test_serve_args_read_load_format_and_kv_transfer_config() -> None:
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is needed to build the fake NVML library")
-@pytest.mark.parametrize(("driver", "expected"), [("570.133.19", ["GLM5-ADV-0021", "GLM5-ADV-0022"]), ("570.133.20", ["GLM5-ADV-0021"]), ("580.95.05", [])])  # fmt: skip
+@pytest.mark.parametrize(
+    ("driver", "expected"),
+    [("570.133.19", ["GLM5-ADV-0021", "GLM5-ADV-0022"]), ("570.133.20", ["GLM5-ADV-0021"]), ("580.95.05", [])],
+)
 def test_driver_advisories_on_a_b200(target_env: TargetEnv, tmp_path: Path, driver: str, expected: list[str]) -> None:
     library = build_fake_nvml(tmp_path / "fake-nvml")
     target_env.add_dist("vllm", "0.20.0")

@@ -14,11 +14,17 @@ from glm5_doctor.knowledge.advisories import AdvisoryError, Deployment, Verdict,
 
 
 def shipped_json() -> dict[str, Any]:
-    return json.loads(resources.files("glm5_doctor.knowledge").joinpath(db.DATA_FILE).read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads(
+        resources.files("glm5_doctor.knowledge").joinpath(db.DATA_FILE).read_text(encoding="utf-8")
+    )
+    return data
 
 
 def schema() -> dict[str, Any]:
-    return json.loads(resources.files("glm5_doctor.knowledge").joinpath(db.SCHEMA_FILE).read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads(
+        resources.files("glm5_doctor.knowledge").joinpath(db.SCHEMA_FILE).read_text(encoding="utf-8")
+    )
+    return data
 
 
 def test_every_shipped_advisory_validates_against_the_schema() -> None:
@@ -112,7 +118,7 @@ def deployment(versions: dict[str, str], **values: Any) -> Deployment:
 )
 def test_boundary_versions(advisory_id: str, last_affected: str, first_unaffected: str, values: dict[str, Any]) -> None:
     item = advisory(advisory_id)
-    context = {
+    context: dict[str, Any] = {
         "GLM5-ADV-0001": {"compute_capabilities": ("9.0",)},
         "GLM5-ADV-0002": {"compute_capabilities": ("10.3",), "speculative_method": "mtp", "model_family": "GLM-5.3"},
     }.get(advisory_id, {})
