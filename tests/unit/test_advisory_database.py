@@ -118,10 +118,11 @@ def deployment(versions: dict[str, str], **values: Any) -> Deployment:
 )
 def test_boundary_versions(advisory_id: str, last_affected: str, first_unaffected: str, values: dict[str, Any]) -> None:
     item = advisory(advisory_id)
-    context: dict[str, Any] = {
+    contexts: dict[str, dict[str, Any]] = {
         "GLM5-ADV-0001": {"compute_capabilities": ("9.0",)},
         "GLM5-ADV-0002": {"compute_capabilities": ("10.3",), "speculative_method": "mtp", "model_family": "GLM-5.3"},
-    }.get(advisory_id, {})
+    }
+    context = contexts.get(advisory_id, {})
     python = {"python": "3.11.7"} if advisory_id == "GLM5-ADV-0016" else {}
     hit = evaluate(item, deployment({"vllm": last_affected, **python}, **values, **context))
     miss = evaluate(item, deployment({"vllm": first_unaffected, **python}, **values, **context))
