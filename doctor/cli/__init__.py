@@ -1,8 +1,8 @@
 """``glm5-doctor``: argparse in, one command module out. No rendering and no orchestration here.
 
 Each command lives in its own module (``run``, ``catalog`` for list/explain, ``fix``,
-``preflight``, ``fit``, ``schema``, ``snapshot``) with a ``register`` that adds its parser and an ``execute``
-that runs it; the option groups they share are in :mod:`glm5_doctor.cli.options`.
+``preflight``, ``fit``, ``schema``, ``snapshot``, ``advisories``) with a ``register`` that adds its
+parser and an ``execute`` that runs it; the option groups they share are in :mod:`glm5_doctor.cli.options`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 from glm5_doctor import __version__
-from glm5_doctor.cli import catalog, fit, fix, preflight, run, schema, snapshot
+from glm5_doctor.cli import advisories, catalog, fit, fix, preflight, run, schema, snapshot
 from glm5_doctor.cli.options import EXIT_CODES_HELP, UsageError
 from glm5_doctor.engine import processes
 from glm5_doctor.engine.redact import Redactor, secrets_in_arguments
@@ -27,7 +27,7 @@ from glm5_doctor.engine.session import RequestError
 DEBUG_ENV = "GLM5_DOCTOR_DEBUG"
 #: Commands whose arguments end at ``--``: what follows is a server command, passed through untouched.
 TAKES_SERVER_COMMAND = ("preflight", "fix")
-COMMANDS = (run, catalog, fix, preflight, fit, schema, snapshot)
+COMMANDS = (run, catalog, fix, preflight, fit, schema, snapshot, advisories)
 
 Execute = Callable[[argparse.Namespace, TextIO], int]
 #: Exit statuses after a signal, as a shell reports them (128 + the signal number).
@@ -132,7 +132,7 @@ def _main(args_list: list[str], redactor: Redactor) -> int:
 
 
 #: Options argparse collects as lists on purpose; any other list is argparse reading ``--opt=--``.
-LIST_OPTIONS = frozenset({"select", "ignore", "check_id"})
+LIST_OPTIONS = frozenset({"select", "ignore", "check_id", "distribution", "advisory_id"})
 
 
 def _refuse_empty_values(args: argparse.Namespace) -> None:

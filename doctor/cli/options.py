@@ -8,6 +8,7 @@ Deployment values go through :mod:`glm5_doctor.deployment.values`, the same func
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -15,6 +16,7 @@ from glm5_doctor import knowledge
 from glm5_doctor.deployment import values
 from glm5_doctor.deployment.profile import BUILTIN_PROFILES, DEFAULT_PROFILE, Profile, build_profile
 from glm5_doctor.deployment.values import DeploymentValueError
+from glm5_doctor.knowledge.advisories import AdvisoryError, Database, load_builtin, load_file
 from glm5_doctor.report import Format
 
 T = TypeVar("T")
@@ -82,6 +84,26 @@ def add_output_options(parser: argparse.ArgumentParser, *, output_help: str | No
         "--output", "-o", metavar="FILE", help=output_help or "write the report to FILE instead of stdout"
     )
     group.add_argument("-v", "--verbose", action="store_true", help="show the evidence under each result")
+
+
+def add_advisories_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--advisories",
+        metavar="FILE",
+        help="match this advisory database instead of the one shipped (an offline update; validated, "
+        "a bad file is a usage error)",
+    )
+
+
+def advisory_database(args: argparse.Namespace) -> Database:
+    """The database ``--advisories FILE`` names (validated), else the one shipped in the package."""
+    path = getattr(args, "advisories", None)
+    if not path:
+        return load_builtin()
+    try:
+        return load_file(os.path.expanduser(path))
+    except AdvisoryError as exc:
+        raise UsageError(f"--advisories {exc}") from None
 
 
 def add_deployment_options(parser: argparse.ArgumentParser) -> None:

@@ -14,9 +14,11 @@ from typing import Any, TextIO
 from glm5_doctor.cli.options import (
     EXIT_CODES_HELP,
     UsageError,
+    add_advisories_option,
     add_output_options,
     add_selection_options,
     add_target_options,
+    advisory_database,
 )
 from glm5_doctor.cli.run import judged, registry_for, selection, write
 from glm5_doctor.deployment.launch import launch, target_python
@@ -40,6 +42,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--warn-only", action="store_true", help="report, then start the server even if checks fail")
     add_output_options(parser, output_help="also write the report to FILE (for orchestrators)")
     add_selection_options(parser)
+    add_advisories_option(parser)
     add_target_options(parser, python_help="the environment to judge (default: the interpreter the command will run)")
     parser.set_defaults(execute=execute)
 
@@ -53,7 +56,7 @@ def execute(args: argparse.Namespace, out: TextIO) -> int:
     except ServeArgsError as exc:
         raise UsageError(f"preflight: {exc}") from None
     python = args.python or target_python(command)
-    request = Request(profile, python, *selection(args), deep=args.deep)
+    request = Request(profile, python, *selection(args), deep=args.deep, advisories=advisory_database(args))
     report = judged(registry_for(args), args, request)
     if args.output:
         write(report, args, sys.stderr)

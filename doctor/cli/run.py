@@ -16,11 +16,13 @@ from typing import Any, TextIO
 from glm5_doctor.cli.options import (
     EXIT_CODES_HELP,
     UsageError,
+    add_advisories_option,
     add_deployment_options,
     add_output_options,
     add_selection_options,
     add_snapshot_option,
     add_target_options,
+    advisory_database,
     profile_from,
     split_ids,
 )
@@ -40,6 +42,7 @@ def register(commands: Any) -> None:
     )
     add_output_options(parser)
     add_selection_options(parser)
+    add_advisories_option(parser)
     add_target_options(parser)
     add_deployment_options(parser)
     add_snapshot_option(parser)
@@ -50,7 +53,8 @@ def execute(args: argparse.Namespace, out: TextIO) -> int:
     registry = registry_for(args)
     snapshot = snapshot_for(args)
     profile = profile_from(args, base=snapshot.profile if snapshot else None)
-    report = judged(registry, args, Request(profile, args.python, *selection(args), deep=args.deep), snapshot)
+    request = Request(profile, args.python, *selection(args), deep=args.deep, advisories=advisory_database(args))
+    report = judged(registry, args, request, snapshot)
     write(report, args, out)
     append_step_summary(report, args)
     return report.exit_code(args.strict)

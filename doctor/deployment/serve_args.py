@@ -3,7 +3,8 @@
 Understands ``vllm serve MODEL ...`` and ``python -m vllm.entrypoints.openai.api_server --model
 MODEL ...``; ``--opt value`` and ``--opt=value``; the short ``-tp``/``-pp``/``-q``; vLLM's
 human-readable integers (``32k`` = 32,000, ``32K`` = 32,768, ``-1``/``auto`` = fit automatically);
-``--speculative-config`` as JSON or in dotted form (``--speculative-config.method mtp``). Options
+``--speculative-config`` and ``--kv-transfer-config`` as JSON or in dotted form
+(``--speculative-config.method mtp``); ``--load-format``. Options
 it does not know are kept; the original argv is never changed (it is what preflight executes).
 vllm 0.16.0 wheel: ``vllm/engine/arg_utils.py`` (human_readable_int, human_readable_int_or_auto).
 """
@@ -43,6 +44,8 @@ VALUE_OPTIONS = {
     "--quantization": "quantization",
     "-q": "quantization",
     "--served-model-name": "served_model_name",
+    "--load-format": "load_format",
+    "--kv-transfer-config": "kv_transfer_config",
 }
 FLAG_OPTIONS = {
     "--trust-remote-code": ("trust_remote_code", True),
@@ -81,12 +84,20 @@ class ServeArgs:
     attention_backend: str | None = None
     quantization: str | None = None
     served_model_name: tuple[str, ...] = ()
+    load_format: str | None = None
+    #: ``--kv-transfer-config`` (JSON), e.g. ``{"kv_connector": "LMCacheConnectorV1", "kv_role": "kv_both"}``
+    kv_transfer_config: dict[str, Any] | None = None
     unknown_options: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def mtp(self) -> bool:
         config = self.speculative_config or {}
         return str(config.get("method", "")).lower() == "mtp"
+
+    @property
+    def kv_connector(self) -> str | None:
+        connector = (self.kv_transfer_config or {}).get("kv_connector")
+        return str(connector) if connector is not None else None
 
     @property
     def tool_calling(self) -> bool:
@@ -100,6 +111,7 @@ def parse_serve_command(argv: list[str]) -> ServeArgs:
     launcher, rest = _launcher(argv)
     values: dict[str, Any] = {}
     speculative: dict[str, Any] = {}
+    kv_transfer: dict[str, Any] = {}
     unknown: list[str] = []
     served: list[str] = []
     index = 0
@@ -117,6 +129,10 @@ def parse_serve_command(argv: list[str]) -> ServeArgs:
         if name.startswith("--speculative-config."):
             value, index = _value(name, has_inline, inline, rest, index)
             speculative[name.split(".", 1)[1].replace("-", "_")] = _scalar(value)
+            continue
+        if name.startswith("--kv-transfer-config."):
+            value, index = _value(name, has_inline, inline, rest, index)
+            kv_transfer[name.split(".", 1)[1].replace("-", "_")] = _scalar(value)
             continue
         if name in VALUE_OPTIONS:
             key = VALUE_OPTIONS[name]
@@ -138,7 +154,7 @@ def parse_serve_command(argv: list[str]) -> ServeArgs:
             values["model"] = token
         else:
             unknown.append(token)
-    return _build(argv, launcher, values, speculative, served, unknown)
+    return _build(argv, launcher, values, speculative, served, unknown, kv_transfer)
 
 
 def _launcher(argv: list[str]) -> tuple[str, list[str]]:
@@ -186,6 +202,7 @@ def _build(
     speculative: dict[str, Any],
     served: list[str],
     unknown: list[str],
+    kv_transfer: dict[str, Any] | None = None,
 ) -> ServeArgs:
     converted: dict[str, Any] = {}
     readers: dict[str, Callable[[str], Any]] = {
@@ -202,13 +219,11 @@ def _build(
             except DeploymentValueError as exc:
                 raise ServeArgsError(str(exc)) from None
     if "speculative_config" in given:
-        try:
-            parsed = json.loads(given["speculative_config"])
-        except (ValueError, RecursionError):
-            raise ServeArgsError("--speculative-config is not valid JSON (or is nested past any real config)") from None
-        if not isinstance(parsed, dict):
-            raise ServeArgsError("--speculative-config must be a JSON object")
-        speculative = {**parsed, **speculative}
+        speculative = {**_json_object(given["speculative_config"], "--speculative-config"), **speculative}
+    if "kv_transfer_config" in given or kv_transfer:
+        as_json = given.get("kv_transfer_config")
+        parsed_json = _json_object(as_json, "--kv-transfer-config") if as_json is not None else {}
+        converted["kv_transfer_config"] = {**parsed_json, **(kv_transfer or {})}
     plain = {k: v for k, v in given.items() if k not in converted and k != "speculative_config"}
     return ServeArgs(
         argv=tuple(mask_secrets(argv)),
@@ -219,6 +234,16 @@ def _build(
         served_model_name=tuple(served),
         unknown_options=tuple(unknown),
     )
+
+
+def _json_object(text: str, option: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ServeArgsError(f"{option} is not valid JSON (or is nested past any real config)") from None
+    if not isinstance(parsed, dict):
+        raise ServeArgsError(f"{option} must be a JSON object")
+    return parsed
 
 
 def mask_secrets(argv: list[str]) -> list[str]:

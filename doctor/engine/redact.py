@@ -131,6 +131,7 @@ class Redactor:
             report,
             profile=self.data(dict(report.profile)),
             target=self.data(dict(report.target)),
+            advisories=self.data(dict(report.advisories)) if report.advisories is not None else None,
             results=tuple(self.result(result) for result in report.results),
         )
 

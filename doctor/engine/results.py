@@ -137,6 +137,8 @@ class Report:
     target: Mapping[str, JSONValue]
     results: tuple[Result, ...]
     schema_version: int = 1
+    #: the advisory database judged with: name, version, date, source, count (None: not stated)
+    advisories: Mapping[str, JSONValue] | None = None
 
     def counts(self) -> dict[Status, int]:
         tally = {status: 0 for status in STATUS_ORDER}
@@ -155,11 +157,14 @@ class Report:
         summary: dict[str, JSONValue] = {status.value: n for status, n in self.counts().items()}
         summary["ok"] = self.ok(strict)
         summary["strict"] = strict
-        return {
+        data: dict[str, JSONValue] = {
             "schema_version": self.schema_version,
             "tool": {"name": "glm5-doctor", "version": self.tool_version},
             "profile": dict(self.profile),
             "target": dict(self.target),
-            "summary": summary,
-            "results": [result.to_dict() for result in self.results],
         }
+        if self.advisories is not None:
+            data["advisories"] = dict(self.advisories)
+        data["summary"] = summary
+        data["results"] = [result.to_dict() for result in self.results]
+        return data

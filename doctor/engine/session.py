@@ -13,7 +13,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from glm5_doctor import __version__
 from glm5_doctor.deployment.profile import Profile
@@ -24,8 +24,10 @@ from glm5_doctor.engine.registry import LoadError, Registry
 from glm5_doctor.engine.results import Outcome, Report, Result
 from glm5_doctor.engine.runner import gather_facts, run_checks
 from glm5_doctor.engine.snapshot import Snapshot, now
+from glm5_doctor.knowledge.advisories import Database, load_builtin
 from glm5_doctor.knowledge.cuda_devices import visible_devices
 from glm5_doctor.probes import PROBES, ProbeContext
+from glm5_doctor.probes.advisory_database import ADVISORY_DATABASE
 from glm5_doctor.probes.interpreter import INTERPRETER, InterpreterError, target_interpreter
 from glm5_doctor.probes.nvml import NVML
 
@@ -45,6 +47,8 @@ class Request:
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     deep: bool = False
+    #: the advisory database (``--advisories FILE``); None: the one shipped in the package
+    advisories: Database | None = None
 
 
 def diagnose(request: Request, registry: Registry, redactor: Redactor | None = None) -> Report:
@@ -52,6 +56,7 @@ def diagnose(request: Request, registry: Registry, redactor: Redactor | None = N
     checks = _selected(request, registry)
     context = _context(request)
     report = judge(checks, request.profile, context, registry.sources, registry.load_errors)
+    report = replace(report, advisories=_database(request).info())
     return (redactor or Redactor(os.environ)).report(report)
 
 
@@ -77,14 +82,28 @@ def judge_snapshot(
 ) -> Report:
     """Judge the saved facts of ``snapshot`` for ``request.profile`` with today's checks; probe nothing."""
     checks = _selected(request, registry)
-    results = run_checks(checks, snapshot.facts, request.profile, registry.sources)
+    # today's rules: the advisory database is this doctor's (or --advisories), not the one the snapshot recorded
+    database = _database(request)
+    facts = Facts({**snapshot.facts.data, ADVISORY_DATABASE.name: database.to_data()}, snapshot.facts.errors)
+    results = run_checks(checks, facts, request.profile, registry.sources)
     results.extend(plugin_error_result(error) for error in registry.load_errors)
     target = {
         **snapshot.target,
         "snapshot": {"file": origin, "taken_at": snapshot.taken_at, "tool_version": snapshot.tool_version},
     }
-    report = Report(tool_version=__version__, profile=request.profile.to_dict(), target=target, results=tuple(results))
+    report = Report(
+        tool_version=__version__,
+        profile=request.profile.to_dict(),
+        target=target,
+        results=tuple(results),
+        advisories=database.info(),
+    )
     return (redactor or Redactor(os.environ)).report(report)
+
+
+def _database(request: Request) -> Database:
+    """The advisory database of this run: ``--advisories FILE`` when given, else the shipped one."""
+    return request.advisories or load_builtin()
 
 
 def _selected(request: Request, registry: Registry) -> list[Check]:
@@ -108,7 +127,9 @@ def _context(request: Request) -> ProbeContext:
     profile = request.profile
     # The compile probe targets the GPUs NVML finds, unless the user named one (--gpu) to plan for.
     gpu_arch = None if profile.detect_gpu else profile.arch_flag()
-    context = ProbeContext(python=python, deep=request.deep, gpu_arch=gpu_arch, profile=profile)
+    context = ProbeContext(
+        python=python, deep=request.deep, gpu_arch=gpu_arch, profile=profile, advisories=_database(request)
+    )
     if python is not None:
         try:
             target_interpreter(context)

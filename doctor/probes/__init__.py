@@ -7,6 +7,7 @@ check's ``facts=(NVML, ...)`` leads to its probe in one hop.
 from __future__ import annotations
 
 from glm5_doctor.engine import deadlines
+from glm5_doctor.probes.advisory_database import ADVISORY_DATABASE, probe_advisory_database
 from glm5_doctor.probes.compile import COMPILE, probe_compile
 from glm5_doctor.probes.context import Probe, ProbeContext
 from glm5_doctor.probes.deep_gemm import DEEP_GEMM, probe_deep_gemm
@@ -35,6 +36,7 @@ PROBES: dict[str, Probe] = {
         Probe(JIT_CACHE, probe_jit_cache),
         Probe(MODEL_FILES, probe_model_files, timeout_s=deadlines.MODEL_FILES_S),
         Probe(HOST, probe_host),
+        Probe(ADVISORY_DATABASE, probe_advisory_database),
         # The children have their own deadlines (which a variable may raise); these only guard
         # against the unforeseen, a little later than the child's, so the child's answer wins.
         Probe(NVML, probe_nvml, timeout_s=lambda context: deadlines.nvml_s(context.environ) + 2 * deadlines.REAP_S + 5),

@@ -17,6 +17,7 @@ from typing import Any, TypeVar, cast
 from glm5_doctor.deployment.profile import Profile
 from glm5_doctor.engine import deadlines
 from glm5_doctor.engine.facts import FactKey
+from glm5_doctor.knowledge.advisories import Database
 
 T = TypeVar("T")
 DEFAULT_PROBE_TIMEOUT_S = deadlines.PROBE_S
@@ -52,6 +53,8 @@ class ProbeContext:
     gpu_arch: str | None = None
     #: The deployment being judged (model, port, the vllm serve arguments), for probes that need it.
     profile: Profile | None = None
+    #: The advisory database to match (``--advisories FILE``); None: the one shipped in the package.
+    advisories: Database | None = None
     _answers: dict[str, Any] = field(default_factory=dict, repr=False)
     _failures: dict[str, BaseException] = field(default_factory=dict, repr=False)
     _locks: dict[str, threading.Lock] = field(default_factory=dict, repr=False)

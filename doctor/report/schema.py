@@ -106,6 +106,18 @@ REPORT_SCHEMA: dict[str, Any] = {
                 "error": {"type": ["string", "null"]},
             },
         },
+        "advisories": {
+            "type": "object",
+            "description": "the known-bug advisory database the run matched (optional: absent in older reports)",
+            "required": ["name", "version", "date", "source", "count"],
+            "properties": {
+                "name": {"type": "string"},
+                "version": {"type": "string"},
+                "date": {"type": "string"},
+                "source": {"type": "string", "description": "'builtin' or the --advisories FILE"},
+                "count": {"type": "integer", "minimum": 0},
+            },
+        },
         "summary": {
             "type": "object",
             "required": [*STATUSES, "ok", "strict"],

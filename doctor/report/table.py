@@ -28,6 +28,7 @@ CATEGORY_TITLES = {
     "model": "Model files",
     "serve": "Serve arguments",
     "host": "Host",
+    "advisories": "Known upstream bugs (advisories)",
     "plugins": "Plugins",
 }
 PLAIN_WIDTH = 140
@@ -86,6 +87,14 @@ def _header(report: Report) -> Text:
             f"Judged from the snapshot {snapshot.get('file')} (taken {snapshot.get('taken_at')} by glm5-doctor "
             f"{snapshot.get('tool_version')}), not this machine\n",
             style="bold",
+        )
+    database = report.advisories
+    if database:
+        source = "" if database.get("source") in (None, "builtin") else f" from {database.get('source')}"
+        header.append(
+            f"Advisory database {database.get('version')} ({database.get('date')}){source}, "
+            f"{database.get('count')} advisories\n",
+            style="dim",
         )
     return header
 

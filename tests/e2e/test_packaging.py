@@ -48,7 +48,7 @@ def test_wheel_holds_only_glm5_doctor(tmp_path: Path) -> None:
         else f"glm5_doctor/{folder}/" + str(path.relative_to(ROOT / folder))
         for folder in ("doctor", "checks", "fixes")
         for path in (ROOT / folder).rglob("*")
-        if path.suffix in (".py", ".sh") and "__pycache__" not in path.parts
+        if path.suffix in (".py", ".sh", ".json") and "__pycache__" not in path.parts
     }
     assert sources - set(names) == set()
     assert {"glm5_doctor/py.typed", "glm5_doctor/cli/__init__.py", "glm5_doctor/fixes/install-vllm.sh"} <= set(names)
