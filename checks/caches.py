@@ -86,7 +86,7 @@ def cache_writable(facts: Facts, profile: Profile) -> Outcome:
         evidence["variables_to_set"] = sorted({cache["variable"] for cache in low})
         first = low[0]
         return Outcome.warned(
-            f"only {first['free_bytes'] / GIB:.1f} GiB free for {first['library']}'s {first['purpose']} at "
+            f"only {(first['free_bytes'] or 0) / GIB:.1f} GiB free for {first['library']}'s {first['purpose']} at "
             f"{first['nearest_existing']}: set {first['variable']} to a volume with room",
             evidence,
         )

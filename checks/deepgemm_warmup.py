@@ -74,9 +74,7 @@ def deepgemm_warmup(facts: Facts, profile: Profile) -> Outcome:
     timeout = _seconds(found["timeout_set"]) if found["timeout_set"] else found["timeout_default_s"]
     evidence["timeout_s"] = timeout
     if variable and timeout is not None and timeout > OBSERVED_COLD_WARMUP_S:
-        return Outcome.passed(
-            f"cold DeepGEMM cache, but {variable}={timeout} s leaves room for the warm-up", evidence
-        )
+        return Outcome.passed(f"cold DeepGEMM cache, but {variable}={timeout} s leaves room for the warm-up", evidence)
     single = found["data_parallel_size"] == 1 and found["api_server_count"] == 1
     if single:
         return Outcome.passed(
@@ -87,7 +85,7 @@ def deepgemm_warmup(facts: Facts, profile: Profile) -> Outcome:
     remedy = (
         f"raise {variable} (e.g. {SUGGESTED_TIMEOUT_S}) for the first start"
         if variable
-        else f"this vLLM has no handshake timeout variable (vllm PR #27444 added {found['timeout_variable'] or 'VLLM_ENGINE_READY_TIMEOUT_S'})"
+        else "this vLLM has no handshake timeout variable (added by vllm PR #27444): upgrade it"
     )
     return Outcome.warned(
         f"DeepGEMM's cache at {found['jit_cache']} is empty and the warm-up is on ({warmup}): a cold warm-up has "

@@ -11,6 +11,7 @@ from glm5_doctor.engine.results import Outcome
 from glm5_doctor.probes.distributions import DISTRIBUTIONS, distribution
 from glm5_doctor.probes.extension_abi import EXTENSION_ABI, ExtensionAbiFact
 
+
 def _judge(
     found: ExtensionAbiFact, owners: tuple[str, ...], what: str, remedy: str, extra: dict[str, str] | None = None
 ) -> Outcome:
@@ -19,7 +20,9 @@ def _judge(
         **(extra or {}),
         "torch_lib_dir": found["torch_lib_dir"],
         "torch_libraries": found["torch_libraries"],
-        "extensions": {e["path"]: f"{e['torch_symbols']} torch symbols, {len(e['missing'])} missing" for e in extensions},
+        "extensions": {
+            e["path"]: f"{e['torch_symbols']} torch symbols, {len(e['missing'])} missing" for e in extensions
+        },
     }
     if not found["torch_libraries"]:
         return Outcome.skipped(f"no torch libraries in the target environment to resolve {what} against", evidence)
@@ -32,7 +35,7 @@ def _judge(
         evidence["missing"] = {e["path"]: e["missing"] for e in broken}
         return Outcome.failed(
             f"{first['path']} needs {first['missing'][0]}, which the installed torch does not export "
-            f"({len(first['missing'])} such symbol(s)): import fails with \"undefined symbol: {first['missing'][0]}\"; "
+            f'({len(first["missing"])} such symbol(s)): import fails with "undefined symbol: {first["missing"][0]}"; '
             f"{remedy}",
             evidence,
         )

@@ -66,7 +66,9 @@ def gpu_nvlink_multicast(facts: Facts, profile: Profile) -> Outcome:
         return Outcome.passed("NCCL_NVLS_ENABLE=0: NCCL will not use NVLink multicast", evidence)
     fabrics = [d.get("fabric") or {} for d in group]
     if not all(f.get("state") == FABRIC_COMPLETED for f in fabrics):
-        return Outcome.skipped("no trained NVSwitch fabric on every GPU: NCCL does not use NVLS (see gpu.fabric)", evidence)
+        return Outcome.skipped(
+            "no trained NVSwitch fabric on every GPU: NCCL does not use NVLS (see gpu.fabric)", evidence
+        )
     unhealthy = [
         f"{label(d)} {UNHEALTHY_SUMMARIES[summary]}"
         for d in group
@@ -152,7 +154,7 @@ def gpu_imex(facts: Facts, profile: Profile) -> Outcome:
             evidence,
         )
     return Outcome.warned(
-        f"{len(multi_node)} GPUs are in a multi-node NVLink domain, but {problem}: NCCL reports \"MNNVL ... "
+        f'{len(multi_node)} GPUs are in a multi-node NVLink domain, but {problem}: NCCL reports "MNNVL ... '
         'available but not working ... Check the IMEX channel configuration"; create/pass an IMEX channel '
         "or set NCCL_MNNVL_ENABLE=0",
         evidence,

@@ -95,14 +95,14 @@ def _resolve(
         # flashinfer/jit/env.py: FLASHINFER_WORKSPACE_BASE (default ~)/.cache/flashinfer for JIT builds;
         # cubins go into the flashinfer_cubin package when it is installed, else FLASHINFER_CUBIN_DIR,
         # else the workspace's cubins/ folder.
-        base = environ.get("FLASHINFER_WORKSPACE_BASE")
-        workspace = os.path.join(expand(base) if base else home, ".cache", "flashinfer")
+        workspace_base = environ.get("FLASHINFER_WORKSPACE_BASE")
+        workspace = os.path.join(expand(workspace_base) if workspace_base else home, ".cache", "flashinfer")
         found.append(
             (
                 "flashinfer",
                 "JIT-built kernels",
                 workspace,
-                "FLASHINFER_WORKSPACE_BASE" if base else "default",
+                "FLASHINFER_WORKSPACE_BASE" if workspace_base else "default",
                 "FLASHINFER_WORKSPACE_BASE",
             )
         )

@@ -21,7 +21,9 @@ from glm5_doctor.probes.vllm_files import VllmFilesFact, probe_vllm_files
 
 TIMEOUT_VARIABLE = "VLLM_ENGINE_READY_TIMEOUT_S"
 WARMUP_VARIABLE = "VLLM_DEEP_GEMM_WARMUP"
-TIMEOUT_DEFAULT = re.compile(r'getenv\(\s*"VLLM_ENGINE_READY_TIMEOUT_S"\s*,\s*"(\d+)"\s*\)|get\(\s*"VLLM_ENGINE_READY_TIMEOUT_S"\s*,\s*"(\d+)"\s*\)')
+TIMEOUT_DEFAULT = re.compile(
+    r'getenv\(\s*"VLLM_ENGINE_READY_TIMEOUT_S"\s*,\s*"(\d+)"\s*\)|get\(\s*"VLLM_ENGINE_READY_TIMEOUT_S"\s*,\s*"(\d+)"\s*\)'
+)
 WARMUP_DEFAULT = re.compile(r'"VLLM_DEEP_GEMM_WARMUP"\s*,\s*"(\w+)"')
 CACHE_ENTRIES_LOOKED_AT = 64
 

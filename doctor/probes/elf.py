@@ -110,7 +110,7 @@ def _read_symbols(handle: BinaryIO, only: set[bytes] | None, tails: bool) -> lis
         # libtorch_cpu.so has well over 100,000 symbols and only a few hundred are asked about.
         count = len(raw) // entsize
         column = memoryview(raw[: count * entsize]).cast("I")[:: entsize // 4]
-        where = dict(zip(column, range(count)))
+        where = dict(zip(column, range(count), strict=True))
         starts = sorted(where[offset] * entsize for offset in wanted_offsets if offset in where)
     symbols = []
     for start in starts:

@@ -39,11 +39,21 @@ def _can_run_as_nobody() -> str | None:
     if shutil.which("setpriv") is None:
         return "running as root without setpriv: cannot drop to a user that permissions apply to"
     probe = subprocess.run(
-        ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", sys.executable, "-c", "import glm5_doctor"],
+        [
+            "setpriv",
+            f"--reuid={NOBODY}",
+            f"--regid={NOBODY}",
+            "--clear-groups",
+            sys.executable,
+            "-c",
+            "import glm5_doctor",
+        ],
         capture_output=True,
         check=False,
     )
-    return None if probe.returncode == 0 else f"setpriv to uid {NOBODY} cannot import the doctor: {probe.stderr[-200:]!r}"
+    return (
+        None if probe.returncode == 0 else f"setpriv to uid {NOBODY} cannot import the doctor: {probe.stderr[-200:]!r}"
+    )
 
 
 # --- cache.writable ---------------------------------------------------------------------------------
@@ -122,10 +132,15 @@ def test_cache_paths_follow_each_library_s_variables(target_env: TargetEnv, tmp_
     )
     caches = by_id(report)["cache.writable"]["evidence"]["caches"]
     assert caches["vllm: torch.compile and other vLLM caches"] == f"{tmp_path}/xdg/vllm (from XDG_CACHE_HOME)"
-    assert caches["huggingface_hub: model downloads and tokenizer files"] == f"{tmp_path}/xdg/huggingface/hub (from default)"
+    assert (
+        caches["huggingface_hub: model downloads and tokenizer files"]
+        == f"{tmp_path}/xdg/huggingface/hub (from default)"
+    )
     assert caches["triton: compiled Triton kernels"] == f"{tmp_path}/triton-home/.triton/cache (from default)"
     assert caches["torch inductor: inductor's generated kernels"].startswith(f"{tmp_path}/tmp/torchinductor_")
-    assert caches["flashinfer: JIT-built kernels"] == f"{tmp_path}/fi/.cache/flashinfer (from FLASHINFER_WORKSPACE_BASE)"
+    assert (
+        caches["flashinfer: JIT-built kernels"] == f"{tmp_path}/fi/.cache/flashinfer (from FLASHINFER_WORKSPACE_BASE)"
+    )
     assert caches["flashinfer: downloaded cubins"] == (
         f"{target_env.site}/flashinfer_cubin/cubins (from the flashinfer-cubin package)"
     )
@@ -203,7 +218,9 @@ def test_real_cuda_ptxas_next_to_nvcc_if_present(target_env: TargetEnv) -> None:
     add_triton(target_env, "3.5.0", "12.8", None)
     result = ptxas_result(target_env, "B300", TRITON_PTXAS_PATH=real)
     assert result["evidence"]["path"] == real
-    assert result["status"] == ("pass" if tuple(map(int, result["evidence"]["release"].split("."))) >= (12, 9) else "fail")
+    assert result["status"] == (
+        "pass" if tuple(map(int, result["evidence"]["release"].split("."))) >= (12, 9) else "fail"
+    )
 
 
 # --- extension ABI --------------------------------------------------------------------------------------
@@ -230,7 +247,9 @@ def gxx(source: str, target: Path, *extra: str) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     source_file = target.with_suffix(".cpp")
     source_file.write_text(source)
-    subprocess.run(["g++", "-shared", "-fPIC", "-o", str(target), str(source_file), *extra], check=True, capture_output=True)
+    subprocess.run(
+        ["g++", "-shared", "-fPIC", "-o", str(target), str(source_file), *extra], check=True, capture_output=True
+    )
     source_file.unlink()
     return target
 
@@ -242,7 +261,9 @@ def torch_with_libc10(env: TargetEnv, source: str) -> None:
 
 @pytest.mark.skipif(not HAS_GXX, reason="needs g++ to build the ELF files")
 @pytest.mark.parametrize(("libc10", "status"), [(LIBC10_EXPECTED, "pass"), (LIBC10_OTHER, "fail")])
-def test_vllm_extension_against_the_installed_torch(target_env: TargetEnv, tmp_path: Path, libc10: str, status: str) -> None:
+def test_vllm_extension_against_the_installed_torch(
+    target_env: TargetEnv, tmp_path: Path, libc10: str, status: str
+) -> None:
     target_env.add_vllm_release("0.19.1")
     gxx(LIBC10_EXPECTED, tmp_path / "build" / "libc10.so")  # the torch it was built against
     gxx(EXTENSION, target_env.site / "vllm" / "_C.abi3.so", f"-L{tmp_path / 'build'}", "-lc10")
@@ -286,7 +307,9 @@ def vllm_with_envs(env: TargetEnv) -> None:
 
 
 def warmup_result(env: TargetEnv, *args: str, **environ: str | None) -> dict:
-    _, report = run_json("--python", str(env.python), "--select", "vllm,deepgemm.warmup", *args, env=doctor_env(**environ))
+    _, report = run_json(
+        "--python", str(env.python), "--select", "vllm,deepgemm.warmup", *args, env=doctor_env(**environ)
+    )
     return by_id(report)["deepgemm.warmup"]
 
 
@@ -305,7 +328,9 @@ def test_cold_cache_with_the_default_timeout_warns_with_the_numbers(target_env: 
     assert warmup_result(target_env, DG_JIT_CACHE_DIR=str(cache))["status"] == "pass"
 
 
-@pytest.mark.parametrize(("variable", "value"), [("VLLM_ENGINE_READY_TIMEOUT_S", "3600"), ("VLLM_DEEP_GEMM_WARMUP", "skip")])
+@pytest.mark.parametrize(
+    ("variable", "value"), [("VLLM_ENGINE_READY_TIMEOUT_S", "3600"), ("VLLM_DEEP_GEMM_WARMUP", "skip")]
+)
 def test_either_remedy_passes(target_env: TargetEnv, tmp_path: Path, variable: str, value: str) -> None:
     vllm_with_envs(target_env)
     result = warmup_result(target_env, DG_JIT_CACHE_DIR=str(tmp_path / "dg"), **{variable: value})
@@ -346,19 +371,25 @@ def nvlink_results(
 
 def test_unhealthy_fabric_warns_and_nvls_off_passes(fake_nvml: Path, tmp_path: Path, target_env: TargetEnv) -> None:
     root = device_root(tmp_path / "root")
-    results = nvlink_results(fake_nvml, tmp_path, target_env, scenario_lines("fabric-unhealthy"), root, NCCL_NVLS_ENABLE=None)
+    results = nvlink_results(
+        fake_nvml, tmp_path, target_env, scenario_lines("fabric-unhealthy"), root, NCCL_NVLS_ENABLE=None
+    )
     result = results["gpu.nvlink-multicast"]
     assert result["status"] == "warn", result
     assert "UNHEALTHY" in result["message"] and "NCCL_NVLS_ENABLE=0" in result["message"]
     assert result["evidence"]["fabric"]["GPU 0 (NVIDIA B200)"]["health_summary"] == 2
-    off = nvlink_results(fake_nvml, tmp_path, target_env, scenario_lines("fabric-unhealthy"), root, NCCL_NVLS_ENABLE="0")
+    off = nvlink_results(
+        fake_nvml, tmp_path, target_env, scenario_lines("fabric-unhealthy"), root, NCCL_NVLS_ENABLE="0"
+    )
     assert off["gpu.nvlink-multicast"]["status"] == "pass"
 
 
 def test_healthy_fabric_without_dev_nvidia_caps_in_the_container_warns(
     fake_nvml: Path, tmp_path: Path, target_env: TargetEnv
 ) -> None:
-    bare = nvlink_results(fake_nvml, tmp_path, target_env, scenario_lines("b200x8"), device_root(tmp_path / "bare", caps=False))
+    bare = nvlink_results(
+        fake_nvml, tmp_path, target_env, scenario_lines("b200x8"), device_root(tmp_path / "bare", caps=False)
+    )
     assert bare["gpu.nvlink-multicast"]["status"] == "warn"
     assert "/dev/nvidia-caps" in bare["gpu.nvlink-multicast"]["message"]
     assert bare["gpu.imex"]["status"] == "skip", "a single-node HGX has no multi-node NVLink domain"
@@ -366,8 +397,12 @@ def test_healthy_fabric_without_dev_nvidia_caps_in_the_container_warns(
     assert full["gpu.nvlink-multicast"]["status"] == "pass"
 
 
-def test_a_driver_that_only_knows_fabric_info_v2_still_answers(fake_nvml: Path, tmp_path: Path, target_env: TargetEnv) -> None:
-    results = nvlink_results(fake_nvml, tmp_path, target_env, scenario_lines("fabric-v2-driver"), device_root(tmp_path / "r"))
+def test_a_driver_that_only_knows_fabric_info_v2_still_answers(
+    fake_nvml: Path, tmp_path: Path, target_env: TargetEnv
+) -> None:
+    results = nvlink_results(
+        fake_nvml, tmp_path, target_env, scenario_lines("fabric-v2-driver"), device_root(tmp_path / "r")
+    )
     fabric = results["gpu.nvlink-multicast"]["evidence"]["fabric"]["GPU 0 (NVIDIA B200)"]
     assert fabric["state"] == 3 and fabric["health_summary"] is None
     assert results["gpu.nvlink-multicast"]["status"] == "pass"
@@ -377,7 +412,9 @@ def test_mnnvl_without_an_imex_channel_warns_and_a_channel_passes(
     fake_nvml: Path, tmp_path: Path, target_env: TargetEnv
 ) -> None:
     scenario = scenario_lines("gb200-mnnvl")
-    missing = nvlink_results(fake_nvml, tmp_path, target_env, scenario, device_root(tmp_path / "a", imex_major=234), "--tp", "4")
+    missing = nvlink_results(
+        fake_nvml, tmp_path, target_env, scenario, device_root(tmp_path / "a", imex_major=234), "--tp", "4"
+    )
     imex = missing["gpu.imex"]
     assert imex["status"] == "warn", imex
     assert "Check the IMEX channel configuration" in imex["message"] and "NCCL_MNNVL_ENABLE=0" in imex["message"]
