@@ -6,13 +6,15 @@ import os
 import re
 
 from glm5_doctor import knowledge
+from glm5_doctor.checks._abi import judge_abi
 from glm5_doctor.checks._fixes import reinstall_with_extra, torch_spec
-from glm5_doctor.checks._pins import satisfies
+from glm5_doctor.checks._pins import requirement_for, satisfies
 from glm5_doctor.deployment.profile import Profile
 from glm5_doctor.engine.check import Fix, check
 from glm5_doctor.engine.facts import Facts, parse_version
 from glm5_doctor.engine.results import Outcome
 from glm5_doctor.probes.distributions import DISTRIBUTIONS, distribution, distribution_copies, install_source
+from glm5_doctor.probes.extension_abi import EXTENSION_ABI
 from glm5_doctor.probes.interpreter import INTERPRETER
 from glm5_doctor.probes.torch_build import TORCH_BUILD
 from glm5_doctor.probes.vllm_files import VLLM_FILES, VllmFilesFact
@@ -414,3 +416,35 @@ def _applies(requirement: Requirement, environment: dict[str, str]) -> bool:
     if requirement.marker is None:
         return True
     return any(requirement.marker.evaluate({**environment, "extra": extra}) for extra in _extras(requirement))
+
+
+@check(
+    "vllm.torch-abi",
+    title="vLLM's compiled extensions link against the installed torch",
+    category="toolchain",
+    facts=(EXTENSION_ABI, DISTRIBUTIONS),
+    requires=("vllm.installed",),
+    fix=Fix("install-torch.sh", environment=torch_spec),
+)
+def vllm_torch_abi(facts: Facts, profile: Profile) -> Outcome:
+    """Every torch symbol vLLM's ``_C``, ``_moe_C`` and other extensions need is exported by this torch.
+
+    What it checks:
+        As deepgemm.torch-abi, for every ``vllm/*.so``: their undefined ``c10``/``at``/``torch``
+        symbols against the installed torch's libraries.
+
+    Why it matters:
+        vLLM's wheels are built against the exact torch they pin; a torch upgraded or downgraded
+        beside them fails at import with "undefined symbol: _ZN3c10..." before anything is served.
+
+    How to fix:
+        Install the torch vLLM pins: ``glm5-doctor fix vllm.torch-abi``.
+
+    Sources:
+        - https://github.com/vllm-project/vllm/issues/611 ; https://github.com/vllm-project/vllm/issues/1344
+        - vllm 0.19.1 and torch 2.10.0 wheels: the 158 torch symbols of vllm/*.so all resolve (read with this reader)
+    """
+    vllm = distribution(facts, "vllm")
+    pin = requirement_for(vllm, "torch") if vllm else None
+    extra = {"vllm_pin": str(pin.specifier)} if pin is not None and pin.specifier else {}
+    return judge_abi(facts[EXTENSION_ABI], ("vllm",), "vLLM", "install the torch vLLM pins", extra)

@@ -3,7 +3,7 @@
 #          installed vLLM's own tools/install_deepgemm.sh names, into the target environment.
 #          Never `pip install deep-gemm` (PyPI's 1.0.0 is an early-2025 snapshot without GLM-5's kernels).
 # Needs root: no (needs git, nvcc >= 12.9 for B200, and network access to github.com).
-# Verifies: deepgemm.installed, deepgemm.kernels, deepgemm.cutlass-headers
+# Verifies: deepgemm.installed, deepgemm.kernels, deepgemm.cutlass-headers, deepgemm.torch-abi
 # Inputs: PYTHON          the target interpreter (default: python3 on PATH); never a bare `pip`.
 #         VLLM_VERSION    the installed vLLM (default: read from PYTHON's metadata).
 #         DEEPGEMM_REPO / DEEPGEMM_REF  override the repository and revision vLLM names.

@@ -2,7 +2,7 @@
 # Summary: install the torch build vLLM pins, from the PyTorch index of a CUDA build that matches
 #          vLLM's CUDA major and the GPU (CUDA 12.8+ for Blackwell; cu130 for vLLM >= 0.20).
 # Needs root: no (writes only into the target environment).
-# Verifies: vllm.cuda-build, torch.cuda-build
+# Verifies: vllm.cuda-build, torch.cuda-build, vllm.torch-abi
 # Inputs: PYTHON           the target interpreter (default: python3 on PATH); never a bare `pip`.
 #         TORCH_SPEC       what to install, e.g. torch==2.10.0 (default: torch, letting pip keep vLLM's pin).
 #         TORCH_INDEX_URL  the PyTorch wheel index (default: https://download.pytorch.org/whl/cu129;

@@ -55,6 +55,33 @@ def fabric_info(handle: Any) -> Any:
     return info
 
 
+def fabric_info_v3(handle: Any) -> Any:
+    """v3 adds healthSummary (what gpu.nvlink-multicast reads); R550-R560 drivers answer ArgumentVersionMismatch."""
+    info = pynvml.c_nvmlGpuFabricInfo_v3_t()
+    pynvml.nvmlDeviceGetGpuFabricInfoV(handle, ctypes.byref(info))
+    return info
+
+
+def fabric_info_v4(handle: Any) -> Any:
+    """v4 lists the fabric cliques, multicast ones included (nvidia-ml-py declares it; which drivers export it is
+    what this capture finds out)."""
+    info = pynvml.c_nvmlGpuFabricInfo_v4_t()
+    pynvml.nvmlDeviceGetGpuFabricInfo_v4(handle, ctypes.byref(info))
+    return info
+
+
+def capabilities(handle: Any) -> Any:
+    caps = pynvml.c_nvmlDeviceCapabilities_v1_t()
+    code = pynvml.nvmlDeviceGetCapabilities(handle, ctypes.byref(caps))
+    return {"return": code, "capMask": caps.capMask}
+
+
+def platform_info(handle: Any) -> Any:
+    info = pynvml.c_nvmlPlatformInfo_v1_t()
+    pynvml.nvmlDeviceGetPlatformInfo(handle, ctypes.byref(info))
+    return info
+
+
 def device(index: int, count: int) -> dict[str, Any]:
     handle = pynvml.nvmlDeviceGetHandleByIndex(index)
     calls = [
@@ -80,6 +107,10 @@ def device(index: int, count: int) -> dict[str, Any]:
         ("compute_processes", pynvml.nvmlDeviceGetComputeRunningProcesses, handle),
         ("fabric_info_v", fabric_info, handle),
         ("fabric_info", pynvml.nvmlDeviceGetGpuFabricInfo, handle),
+        ("fabric_info_v3", fabric_info_v3, handle),
+        ("fabric_info_v4", fabric_info_v4, handle),
+        ("capabilities", capabilities, handle),
+        ("platform_info", platform_info, handle),
         ("power_limit_mw", pynvml.nvmlDeviceGetEnforcedPowerLimit, handle),
         ("temperature_c", lambda h: pynvml.nvmlDeviceGetTemperature(h, pynvml.NVML_TEMPERATURE_GPU), handle),
         ("serial", pynvml.nvmlDeviceGetSerial, handle),
@@ -101,6 +132,23 @@ def device(index: int, count: int) -> dict[str, Any]:
     return {"index": index, "answers": answers}
 
 
+def device_nodes() -> dict[str, Any]:
+    """What NVLS and IMEX need from /dev, as this container sees it (gpu.nvlink-multicast, gpu.imex)."""
+    import os
+
+    try:
+        with open("/proc/devices", encoding="utf-8") as handle:
+            caps = [line.strip() for line in handle if "nvidia-caps" in line]
+    except OSError as exc:
+        caps = [f"unreadable: {exc}"]
+    channels_dir = "/dev/nvidia-caps-imex-channels"
+    return {
+        "proc_devices_nvidia_caps": caps,
+        "dev_nvidia_caps": sorted(os.listdir("/dev/nvidia-caps")) if os.path.isdir("/dev/nvidia-caps") else None,
+        "imex_channels": sorted(os.listdir(channels_dir)) if os.path.isdir(channels_dir) else None,
+    }
+
+
 def main() -> int:
     started = time.perf_counter()
     init = call("init", pynvml.nvmlInit)
@@ -114,6 +162,8 @@ def main() -> int:
         ]
         count = pynvml.nvmlDeviceGetCount()
         capture["devices"] = [device(index, count) for index in range(count)]
+        capture["nvlink_bw_mode"] = call("nvlink_bw_mode", pynvml.nvmlSystemGetNvlinkBwMode)
+        capture["device_nodes"] = device_nodes()
         capture["total_ms"] = round((time.perf_counter() - started) * 1000, 3)
         pynvml.nvmlShutdown()
     json.dump(capture, sys.stdout, indent=1)

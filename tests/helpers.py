@@ -389,6 +389,13 @@ def real_scenario(capture: Path = REAL_H200, p2p: int | None = None) -> dict[str
                 prefix + "nvlinks": sum(1 for state in links if state == 1),
             }
         )
+        v3 = answers.get("fabric_info_v3")  # captures from before issue 13 lack it
+        if v3 is not None and "value" in v3:
+            scenario[prefix + "fabric_health"] = v3["value"]["healthSummary"]
+            scenario[prefix + "clique"] = v3["value"]["cliqueId"]
+            scenario[prefix + "cluster"] = int(any(v3["value"]["clusterUuid"]))
+        elif v3 is not None and v3.get("error") == "NVMLError_ArgumentVersionMismatch":
+            scenario[prefix + "fabric_v3"] = 0
     return scenario
 
 

@@ -15,6 +15,8 @@ NVML_S = 15.0
 INTERPRETER_S = 10.0
 #: ``nvcc --version``.
 NVCC_VERSION_S = 5.0
+#: ``ptxas --version`` of each assembler Triton bundles (or TRITON_PTXAS_PATH names).
+PTXAS_VERSION_S = 5.0
 #: ``--deep``: compiling the CUTLASS/CuTe test kernel.
 COMPILE_ENV = "GLM5_DOCTOR_COMPILE_TIMEOUT_S"
 COMPILE_S = 180.0

@@ -20,6 +20,7 @@ P2P_NVLINK = 2
 MAX_LINKS = 18
 ECC_UNCORRECTED = 1
 ECC_VOLATILE = 0
+VERSION_MISMATCH = 25  # NVML_ERROR_ARGUMENT_VERSION_MISMATCH: the driver predates the struct version
 
 
 class Events:
@@ -172,17 +173,33 @@ def compute_processes(handle: Any) -> list[dict[str, Any]]:
     ]
 
 
-def fabric_info(handle: Any) -> dict[str, int]:
+def fabric_info(handle: Any) -> dict[str, Any]:
+    """The v3 struct (adds the health summary) where the driver knows it, else v2 (R550-R560 drivers).
+
+    ``cluster_uuid_set``: a non-zero cluster UUID, which multi-node NVLink (GB200 NVL72) fabrics report.
+    """
     import pynvml
 
-    info = pynvml.c_nvmlGpuFabricInfoV_t()
-    pynvml.nvmlDeviceGetGpuFabricInfoV(handle, ctypes.byref(info))
-    return {
-        "state": int(info.state),
-        "status": int(info.status),
-        "health_mask": int(info.healthMask),
-        "clique_id": int(info.cliqueId),
-    }
+    for name in ("c_nvmlGpuFabricInfo_v3_t", "c_nvmlGpuFabricInfoV_t"):
+        structure = getattr(pynvml, name, None)
+        if structure is None:
+            continue
+        info = structure()
+        try:
+            pynvml.nvmlDeviceGetGpuFabricInfoV(handle, ctypes.byref(info))
+        except pynvml.NVMLError as exc:
+            if exc.value == VERSION_MISMATCH and name != "c_nvmlGpuFabricInfoV_t":
+                continue
+            raise
+        return {
+            "state": int(info.state),
+            "status": int(info.status),
+            "health_mask": int(info.healthMask),
+            "health_summary": int(info.healthSummary) if hasattr(info, "healthSummary") else None,
+            "clique_id": int(info.cliqueId),
+            "cluster_uuid_set": any(int(byte) for byte in info.clusterUuid),
+        }
+    raise RuntimeError("nvidia-ml-py lacks the fabric info structures")
 
 
 if __name__ == "__main__":

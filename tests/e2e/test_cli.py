@@ -66,7 +66,13 @@ def test_exit_code_zero_when_only_warnings_one_under_strict(target_env: TargetEn
 def test_select_and_ignore_by_area_and_id(target_env: TargetEnv) -> None:
     _, report = run_json("--python", str(target_env.python), "--select", "vllm", "--ignore", "vllm.dependencies")
     ids = [r["id"] for r in report["results"]]
-    assert ids == ["vllm.installed", "vllm.glm5-architecture", "vllm.cuda-build", "vllm.optional-imports"]
+    assert ids == [
+        "vllm.installed",
+        "vllm.glm5-architecture",
+        "vllm.cuda-build",
+        "vllm.optional-imports",
+        "vllm.torch-abi",
+    ]
 
 
 def test_ignoring_a_requirement_lets_the_dependent_judge_alone(target_env: TargetEnv) -> None:

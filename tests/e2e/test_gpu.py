@@ -45,8 +45,13 @@ def judge(
 
 
 def test_healthy_hgx_b200(fake_nvml: Path, tmp_path: Path, target_env: TargetEnv) -> None:
-    code, results = judge(fake_nvml, tmp_path, target_env, scenario_lines("b200x8"))
+    devices = tmp_path / "devices"  # a container that passes /dev/nvidia-caps through (NVLS needs it)
+    (devices / "dev" / "nvidia-caps").mkdir(parents=True)
+    code, results = judge(
+        fake_nvml, tmp_path, target_env, scenario_lines("b200x8"), GLM5_DOCTOR_DEVICE_ROOT=str(devices)
+    )
     statuses = {check_id: result["status"] for check_id, result in results.items()}
+    assert statuses.pop("gpu.imex") == "skip", "one HGX node is no multi-node NVLink domain"
     assert statuses == {check_id: "pass" for check_id in statuses}, statuses
     assert code == 0
     assert "8 x NVIDIA B200" in results["gpu.count"]["message"]

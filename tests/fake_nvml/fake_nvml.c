@@ -24,6 +24,7 @@ typedef struct nvmlDevice_st *nvmlDevice_t;
 #define NVML_ERROR_INVALID_ARGUMENT 2
 #define NVML_ERROR_NOT_SUPPORTED 3
 #define NVML_ERROR_INSUFFICIENT_SIZE 7
+#define NVML_ERROR_ARGUMENT_VERSION_MISMATCH 25
 
 #define MAX_ENTRIES 1024
 static char keys[MAX_ENTRIES][96];
@@ -280,17 +281,34 @@ typedef struct {
     unsigned int healthMask;
 } nvmlGpuFabricInfo_v2_t;
 
-nvmlReturn_t nvmlDeviceGetGpuFabricInfoV(nvmlDevice_t device, nvmlGpuFabricInfo_v2_t *info) {
-    ENTER(index_of(device));
-    if (!info || info->version == 0) return NVML_ERROR_INVALID_ARGUMENT;
-    const char *fabric = gpu_value(index_of(device), "fabric");  /* "state,status" */
+typedef struct {
+    nvmlGpuFabricInfo_v2_t v2;
+    unsigned char healthSummary;
+} nvmlGpuFabricInfo_v3_t;
+
+#define FABRIC_INFO_V2 0x02000024u
+#define FABRIC_INFO_V3 0x03000028u
+
+/* "fabric" = "state,status"; "fabric_health" = v3's healthSummary; "fabric_v3" = 0 plays a driver
+ * that only knows v2 (it answers v3 with NVML_ERROR_ARGUMENT_VERSION_MISMATCH, as R550-R560 do);
+ * "cluster" = 1 sets a non-zero cluster UUID (a multi-node NVLink domain), "clique" the clique id. */
+nvmlReturn_t nvmlDeviceGetGpuFabricInfoV(nvmlDevice_t device, nvmlGpuFabricInfo_v3_t *info) {
+    int gpu = index_of(device);
+    ENTER(gpu);
+    if (!info || info->v2.version == 0) return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned version = info->v2.version;
+    if (version != FABRIC_INFO_V2 && version != FABRIC_INFO_V3) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    if (version == FABRIC_INFO_V3 && gpu_number(gpu, "fabric_v3", 1) == 0) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+    const char *fabric = gpu_value(gpu, "fabric");  /* "state,status" */
     int state = 0, status = 0;
     if (fabric) sscanf(fabric, "%d,%d", &state, &status);
-    unsigned version = info->version;
-    memset(info, 0, sizeof *info);
-    info->version = version;
-    info->state = (unsigned char)state;
-    info->status = status;
+    memset(info, 0, version == FABRIC_INFO_V3 ? sizeof(nvmlGpuFabricInfo_v3_t) : sizeof(nvmlGpuFabricInfo_v2_t));
+    info->v2.version = version;
+    info->v2.state = (unsigned char)state;
+    info->v2.status = status;
+    info->v2.cliqueId = (unsigned)gpu_number(gpu, "clique", 0);
+    if (gpu_number(gpu, "cluster", 0)) info->v2.clusterUuid[0] = 0x5a;
+    if (version == FABRIC_INFO_V3) info->healthSummary = (unsigned char)gpu_number(gpu, "fabric_health", 0);
     return NVML_SUCCESS;
 }
 
