@@ -84,7 +84,14 @@ def judge_snapshot(
     checks = _selected(request, registry)
     # today's rules: the advisory database is this doctor's (or --advisories), not the one the snapshot recorded
     database = _database(request)
-    facts = Facts({**snapshot.facts.data, ADVISORY_DATABASE.name: database.to_data()}, snapshot.facts.errors)
+    data = {**snapshot.facts.data, ADVISORY_DATABASE.name: database.to_data()}
+    missing = {
+        key.name: f"the snapshot (glm5-doctor {snapshot.tool_version}) predates this fact: take it again to judge it"
+        for item in checks
+        for key in item.facts
+        if key.name not in data and key.name not in snapshot.facts.errors
+    }
+    facts = Facts(data, {**snapshot.facts.errors, **missing})
     results = run_checks(checks, facts, request.profile, registry.sources)
     results.extend(plugin_error_result(error) for error in registry.load_errors)
     target = {

@@ -302,3 +302,14 @@ def test_a_snapshot_from_before_a_fact_field_existed_is_judged_as_unknown_not_cr
     assert facts["vllm_files"]["package_dir"] is None
     assert "sparse_mla_backends" in facts["vllm_files"] and facts["vllm_files"]["sparse_mla_backends"] is None
     assert upgraded({"not_a_fact": {"x": 1}}) == {"not_a_fact": {"x": 1}}
+
+
+def test_a_fact_the_snapshot_predates_is_an_error_that_says_so(tmp_path: Path) -> None:
+    document = json.loads(REAL["h200"][1].read_text())
+    del document["facts"]["nvml"]
+    older = tmp_path / "older.json"
+    older.write_text(json.dumps(document))
+    completed = run_doctor("run", "--from-snapshot", str(older), "--select", "gpu.driver", "--format", "json")
+    row = by_id(json.loads(completed.stdout))["gpu.driver"]
+    assert row["status"] == "error"
+    assert "the snapshot (glm5-doctor" in row["message"] and "predates this fact: take it again" in row["message"]
