@@ -95,8 +95,9 @@ def judge(
 def test_real_nvml_facts_get_the_real_verdicts(machine: str, report: str, deployment: Profile) -> None:
     real = real_run(machine, report)
     nvml = real_nvml(machine)
-    assert len(GPU_CHECKS) == 11
-    for check in GPU_CHECKS:
+    judged_then = [check for check in GPU_CHECKS if check.id in real]  # checks added since read other facts
+    assert len(judged_then) == 11
+    for check in judged_then:
         outcome = judge(check, nvml, deployment, torch=REAL_TORCH)
         assert (check.id, outcome.status.value) == (check.id, real[check.id]["status"])
         assert outcome.message == real[check.id]["message"], check.id
