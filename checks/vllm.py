@@ -16,7 +16,9 @@ from glm5_doctor.engine.results import Outcome
 from glm5_doctor.probes.distributions import DISTRIBUTIONS, distribution, distribution_copies, install_source
 from glm5_doctor.probes.extension_abi import EXTENSION_ABI
 from glm5_doctor.probes.interpreter import INTERPRETER
+from glm5_doctor.probes.python_stack import PYTHON_STACK
 from glm5_doctor.probes.torch_build import TORCH_BUILD
+from glm5_doctor.probes.transformers_files import TRANSFORMERS_FILES
 from glm5_doctor.probes.vllm_files import VLLM_FILES, VllmFilesFact
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -370,6 +372,20 @@ def vllm_optional_imports(facts: Facts, profile: Profile) -> Outcome:
         - transformers 5.5.1 wheel: transformers/integrations/hub_kernels.py (imported when available)
         - https://packaging.python.org/en/latest/specifications/dependency-specifiers/#extras
     """
+    judged, outside, reinstall = optional_import_conflicts(facts)
+    evidence: dict[str, object] = {"judged": judged, "outside": outside, "reinstall": reinstall}
+    if outside:
+        return Outcome.failed(
+            f"{_first(outside)}: importing vLLM will fail (pip check cannot see this: it is declared under an extra)",
+            evidence,
+        )
+    if not judged:
+        return Outcome.passed("no package that the stack imports when present is installed", evidence)
+    return Outcome.passed(f"inside the declared ranges: {_first(judged)}", evidence)
+
+
+def optional_import_conflicts(facts: Facts) -> tuple[list[str], list[str], str | None]:
+    """(judged, outside their declared range, the reinstall that resolves the first) for vllm.optional-imports."""
     environment = facts[INTERPRETER]["marker_environment"]
     outside: list[str] = []
     judged: list[str] = []
@@ -387,24 +403,20 @@ def vllm_optional_imports(facts: Facts, profile: Profile) -> Outcome:
             installed = distribution(facts, name)
             if name not in imported or installed is None or not _applies(requirement, environment):
                 continue
-            judged.append(f"{installed['name']} {installed['version']} for {declarer} {dist['version']}")
+            seen = f"{installed['name']} {installed['version']} for {declarer} {dist['version']}"
+            if seen not in judged:  # one package can be named under several extras
+                judged.append(seen)
             version = parse_version(installed["version"])
             if version is None or not satisfies(version, requirement.specifier):
-                outside.append(
+                conflict = (
                     f"{installed['name']} {installed['version']} is installed, and {declarer} {dist['version']} "
                     f"imports it whenever it is, but accepts only {requirement.specifier}"
                 )
+                if conflict not in outside:
+                    outside.append(conflict)
                 extra = _extras(requirement)[0] or name
                 reinstall = reinstall or f"{declarer}[{extra}]=={dist['version']}"
-    evidence: dict[str, object] = {"judged": judged, "outside": outside, "reinstall": reinstall}
-    if outside:
-        return Outcome.failed(
-            f"{_first(outside)}: importing vLLM will fail (pip check cannot see this: it is declared under an extra)",
-            evidence,
-        )
-    if not judged:
-        return Outcome.passed("no package that the stack imports when present is installed", evidence)
-    return Outcome.passed(f"inside the declared ranges: {_first(judged)}", evidence)
+    return judged, outside, reinstall
 
 
 def _extras(requirement: Requirement) -> list[str]:
@@ -448,3 +460,98 @@ def vllm_torch_abi(facts: Facts, profile: Profile) -> Outcome:
     pin = requirement_for(vllm, "torch") if vllm else None
     extra = {"vllm_pin": str(pin.specifier)} if pin is not None and pin.specifier else {}
     return judge_abi(facts[EXTENSION_ABI], ("vllm",), "vLLM", "install the torch vLLM pins", extra)
+
+
+#: Words in an exception that mean the platform (no GPU, no CUDA driver here), not the model, stopped vLLM.
+PLATFORM_WORDS = re.compile(r"CUDA|cuda|NVML|libcuda|device type|[Pp]latform|GPU|driver")
+
+
+@check(
+    "vllm.stack-import",
+    title="The target's own vLLM imports and builds the checkpoint's config (--deep)",
+    category="python-stack",
+    facts=(PYTHON_STACK, VLLM_FILES, TRANSFORMERS_FILES, INTERPRETER, DISTRIBUTIONS),
+    fix=Fix("install-vllm.sh"),
+)
+def vllm_stack_import(facts: Facts, profile: Profile) -> Outcome:
+    """The prediction checked against what really happens: the target's Python runs vLLM's own code.
+
+    What it checks:
+        With ``--deep``, in a child process of the target interpreter (its own process group, a
+        deadline of 180 s, ``GLM5_DOCTOR_STACK_TIMEOUT_S``): ``import vllm``; vLLM's model registry
+        resolves ``GlmMoeDsaForCausalLM``; the target's transformers builds the checkpoint's config
+        (``AutoConfig``); vLLM builds its model config (``EngineArgs(load_format="dummy")
+        .create_model_config()``, no weights, no GPU). The real exception text is the evidence.
+        When the fast checks (registry line, model type, optional imports) told another story, this
+        fails with both. An error that only means "no GPU platform here" is a warning.
+
+    Why it matters:
+        The fast checks read files; some failures only show when the code runs: a package left
+        behind that a library imports when present, a config value the installed transformers
+        refuses, an older vLLM falling back to its generic Transformers backend (dense attention,
+        which cannot serve GLM-5's sparse attention) instead of refusing the architecture.
+
+    How to fix:
+        Act on the exception shown; ``glm5-doctor fix`` of the fast check it points at, or reinstall
+        vLLM so pip resolves the stack again.
+
+    Sources:
+        - vllm 0.19.1 wheel: vllm/engine/arg_utils.py (EngineArgs.create_model_config)
+        - vllm 0.19.1 wheel: vllm/model_executor/models/registry.py (ModelRegistry)
+        - vllm 0.15.1 wheel: vllm/model_executor/models/registry.py (_try_resolve_transformers)
+        - vllm 0.15.1 wheel: vllm/model_executor/models/transformers/base.py ("Using Transformers modeling backend.")
+        - https://github.com/huggingface/transformers/issues/46291 (kernels left behind: LayerRepository ValueError)
+    """
+    stack = facts[PYTHON_STACK]
+    if not stack["ran"]:
+        return Outcome.skipped(f"not run: {stack['why_not']}").without_fix()
+    stages = stack["stages"]
+    evidence: dict[str, object] = {
+        "checkpoint": stack["checkpoint"],
+        "stages": [{"stage": s["stage"], "ok": s["ok"], "seconds": s["seconds"], "error": s["error"]} for s in stages],
+    }
+    predicted = _fast_story(facts)
+    evidence["fast_checks"] = predicted
+    failed = next((s for s in stages if not s["ok"]), None)
+    if failed is None:
+        resolved = next((s["value"] for s in stages if s["stage"] == "vllm_model_config"), None)
+        resolved_name = str(resolved.get("resolved")) if isinstance(resolved, dict) else ""
+        if resolved_name.startswith("Transformers"):
+            return Outcome.failed(
+                f"vLLM resolved the checkpoint to its generic Transformers backend ({resolved_name}): dense "
+                "attention, which cannot serve GLM-5's sparse attention; install vllm>=0.16.0",
+                evidence,
+            )
+        if stack["timed_out"] or not stack["finished"]:
+            last = stages[-1]["stage"] if stages else "starting Python"
+            return Outcome.errored(f"the target's Python did not finish ({last}) within its deadline", evidence)
+        timing = ", ".join(f"{s['stage']} {s['seconds']} s" for s in stages)
+        if predicted:
+            return Outcome.failed(
+                f"the fast checks predicted a failure ({'; '.join(predicted)}), but the target's vLLM imported and "
+                f"built the configs ({timing}): the prediction is wrong here, please report it",
+                evidence,
+            )
+        return Outcome.passed(
+            f"vLLM imported, resolved the architecture and built its model config: {timing}", evidence
+        )
+    where = f"{failed['stage']}: {failed['error']}"
+    if failed["stage"] == "vllm_model_config" and PLATFORM_WORDS.search(failed["error"] or ""):
+        return Outcome.warned(f"vLLM needs a GPU platform for its model config here ({where}); earlier steps passed")
+    if predicted:
+        return Outcome.failed(f"confirmed by the target's own Python: {where} (as {'; '.join(predicted)})", evidence)
+    return Outcome.failed(f"the fast checks found nothing, but the target's own Python failed in {where}", evidence)
+
+
+def _fast_story(facts: Facts) -> list[str]:
+    """What the file-reading checks predict for the stages the deep probe runs, one line each."""
+    story = []
+    files = facts[VLLM_FILES]
+    if not (files["glm5_module"] and files["glm5_module_file_exists"]):
+        story.append("vllm.glm5-architecture: no usable GlmMoeDsaForCausalLM in vLLM's registry")
+    transformers = facts[TRANSFORMERS_FILES]
+    if not (transformers["glm_moe_dsa_config_exists"] or transformers["auto_mapping_has_glm_moe_dsa"]):
+        story.append("transformers.glm-moe-dsa: transformers does not know glm_moe_dsa")
+    _, outside, _ = optional_import_conflicts(facts)
+    story.extend(f"vllm.optional-imports: {line}" for line in outside[:1])
+    return story

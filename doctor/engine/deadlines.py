@@ -20,6 +20,10 @@ PTXAS_VERSION_S = 5.0
 #: ``--deep``: compiling the CUTLASS/CuTe test kernel.
 COMPILE_ENV = "GLM5_DOCTOR_COMPILE_TIMEOUT_S"
 COMPILE_S = 180.0
+#: ``--deep``: the target's Python importing vLLM and building the checkpoint's configs (vLLM alone
+#: takes seconds to import; the model config imports the model's classes).
+STACK_ENV = "GLM5_DOCTOR_STACK_TIMEOUT_S"
+STACK_S = 180.0
 #: A fix script's ``DRY_RUN=1`` preview in ``glm5-doctor fix`` (show mode runs nothing else).
 PREVIEW_S = 15.0
 #: Importing one third-party plugin.
@@ -51,3 +55,7 @@ def nvml_s(environ: Mapping[str, str]) -> float:
 
 def compile_s(environ: Mapping[str, str]) -> float:
     return from_environment(environ, COMPILE_ENV, COMPILE_S)
+
+
+def stack_s(environ: Mapping[str, str]) -> float:
+    return from_environment(environ, STACK_ENV, STACK_S)

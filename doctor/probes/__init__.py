@@ -22,6 +22,7 @@ from glm5_doctor.probes.model_files import MODEL_FILES, probe_model_files
 from glm5_doctor.probes.nvcc import NVCC, probe_nvcc
 from glm5_doctor.probes.nvlink_devices import NVLINK_DEVICES, probe_nvlink_devices
 from glm5_doctor.probes.nvml import NVML, probe_nvml
+from glm5_doctor.probes.python_stack import PYTHON_STACK, probe_python_stack
 from glm5_doctor.probes.torch_build import TORCH_BUILD, probe_torch
 from glm5_doctor.probes.transformers_files import TRANSFORMERS_FILES, probe_transformers_files
 from glm5_doctor.probes.triton_ptxas import TRITON_PTXAS, probe_triton_ptxas
@@ -51,6 +52,7 @@ PROBES: dict[str, Probe] = {
         # against the unforeseen, a little later than the child's, so the child's answer wins.
         Probe(NVML, probe_nvml, timeout_s=lambda context: deadlines.nvml_s(context.environ) + 2 * deadlines.REAP_S + 5),
         Probe(COMPILE, probe_compile, timeout_s=lambda context: deadlines.compile_s(context.environ) + 10),
+        Probe(PYTHON_STACK, probe_python_stack, timeout_s=lambda context: deadlines.stack_s(context.environ) + 10),
     )
 }
 
