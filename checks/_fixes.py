@@ -29,6 +29,12 @@ def transformers_spec(result: Result, report: Report) -> dict[str, str]:
     return {"TRANSFORMERS_SPEC": f"transformers{window}" if window else f"transformers>={TRANSFORMERS_RECIPE_FLOOR}"}
 
 
+def layer_types_floor(result: Result, report: Report) -> dict[str, str]:
+    """The first transformers release that accepts every layer_types value the checkpoint uses."""
+    needed = _pin(result.outcome.evidence, "needed")
+    return {"TRANSFORMERS_SPEC": f"transformers>={needed}"} if needed else {}
+
+
 def reinstall_with_extra(result: Result, report: Report) -> dict[str, str]:
     """The importing package again, with the extra that makes pip resolve what it imports."""
     spec = _pin(result.outcome.evidence, "reinstall")

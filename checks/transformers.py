@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from glm5_doctor import knowledge
-from glm5_doctor.checks._fixes import transformers_spec
+from glm5_doctor.checks._checkpoint import checkpoint_here
+from glm5_doctor.checks._fixes import layer_types_floor, transformers_spec
 from glm5_doctor.checks._pins import combine, requirement_for, satisfies, simplest_window
 from glm5_doctor.deployment.profile import Profile
 from glm5_doctor.engine.check import Fix, check
 from glm5_doctor.engine.facts import Facts, parse_version
 from glm5_doctor.engine.results import Outcome
 from glm5_doctor.probes.distributions import DISTRIBUTIONS, DistributionFact, distribution, install_source
+from glm5_doctor.probes.model_files import MODEL_FILES
 from glm5_doctor.probes.transformers_files import TRANSFORMERS_FILES, TransformersFilesFact
 from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 GLM5_FLOOR = SpecifierSet(f">={knowledge.TRANSFORMERS_FIRST_GLM5}")
 
@@ -176,3 +179,86 @@ def _from_git(dist: DistributionFact) -> bool:
     direct = dist["direct_url"] or {}
     vcs = direct.get("vcs_info")
     return isinstance(vcs, dict) and vcs.get("vcs") == "git"
+
+
+@check(
+    "transformers.checkpoint-config",
+    title="transformers accepts every value the checkpoint's config uses",
+    category="python-stack",
+    facts=(TRANSFORMERS_FILES, DISTRIBUTIONS, MODEL_FILES),
+    fix=Fix("install-transformers.sh", environment=layer_types_floor),
+)
+def transformers_checkpoint_config(facts: Facts, profile: Profile) -> Outcome:
+    """The checkpoint's own config against the installed transformers: a GLM-5.2 config needs a newer one.
+
+    What it checks:
+        The ``layer_types`` values the checkpoint's config.json lists (from the file when it is on
+        disk, else the known checkpoint's table entry) against the values the installed transformers
+        accepts: its own ``ALLOWED_LAYER_TYPES`` in ``configuration_utils.py`` when that can be read,
+        else the first release known to accept each value (``deepseek_sparse_attention``: 5.11.0).
+        A value neither source knows is said plainly as one the doctor cannot judge.
+
+    Why it matters:
+        GLM-5.2's config lists ``deepseek_sparse_attention`` for every layer. transformers 5.9 knows
+        ``glm_moe_dsa`` but refuses that value while building the config, so vLLM crash-loops before
+        reading a weight: "ValueError: The `layer_types` entries must be in (...) but got [...]".
+
+    How to fix:
+        Install a transformers that accepts it (5.11.0 or newer, inside vLLM's pin):
+        ``glm5-doctor fix transformers.checkpoint-config``.
+
+    Sources:
+        - https://github.com/coreweave/ml-containers/issues/206 (GLM-5.2 NVFP4 config, transformers 5.9 fails)
+        - transformers 5.10.4 and 5.11.0 wheels: transformers/configuration_utils.py (ALLOWED_LAYER_TYPES)
+        - transformers 5.5.1 wheel: transformers/configuration_utils.py (validate_layer_type raises)
+    """
+    installed = distribution(facts, "transformers")
+    if installed is None:
+        return Outcome.skipped("transformers is not installed (see transformers.glm-moe-dsa)").without_fix()
+    spec = checkpoint_here(profile, facts[MODEL_FILES])
+    if spec is None:
+        return Outcome.skipped(
+            f"{profile.model} is not on disk and not a checkpoint the doctor knows: its config is judged after download"
+        ).without_fix()
+    kinds = sorted(set(spec.layer_types))
+    evidence: dict[str, object] = {"transformers": installed["version"], "layer_types": kinds, "from": spec.source}
+    if not kinds:
+        return Outcome.passed(
+            f"{profile.model}'s config lists no layer_types: nothing beyond glm_moe_dsa to accept", evidence
+        )
+    allowed = facts[TRANSFORMERS_FILES]["allowed_layer_types"]
+    version = parse_version(installed["version"])
+    refused: list[str] = []
+    unknown: list[str] = []
+    floors: list[str] = []
+    for kind in kinds:
+        first = knowledge.TRANSFORMERS_FIRST_LAYER_TYPE.get(kind)
+        if allowed is not None:
+            accepted = kind in allowed
+        elif first is not None and version is not None:
+            accepted = version >= first
+        else:
+            unknown.append(kind)
+            continue
+        if not accepted:
+            refused.append(kind)
+            if first is not None:
+                floors.append(str(first))
+    evidence.update(refused=refused, unknown=unknown, needed=max(floors, key=Version) if floors else None)
+    if refused:
+        needed = f"; transformers {evidence['needed']} or newer accepts it" if floors else ""
+        return Outcome.failed(
+            f"transformers {installed['version']} does not accept layer_types {', '.join(refused)} that "
+            f"{profile.model}'s config uses: building the config fails with "
+            f'"{knowledge.TRANSFORMERS_LAYER_TYPE_ERROR}"{needed}',
+            evidence,
+        )
+    if unknown:
+        return Outcome.warned(
+            f"cannot judge layer_types {', '.join(unknown)}: neither transformers {installed['version']}'s files "
+            "nor the doctor's table say whether it accepts them",
+            evidence,
+        ).without_fix()
+    return Outcome.passed(
+        f"transformers {installed['version']} accepts the config's layer_types {', '.join(kinds)}", evidence
+    )

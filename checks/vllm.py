@@ -110,7 +110,7 @@ def vllm_installed(facts: Facts, profile: Profile) -> Outcome:
     "vllm.glm5-architecture",
     title="vLLM registers GLM-5's architecture (GlmMoeDsaForCausalLM)",
     category="python-stack",
-    facts=(DISTRIBUTIONS, VLLM_FILES),
+    facts=(DISTRIBUTIONS, VLLM_FILES, TRANSFORMERS_FILES),
     requires=("vllm.installed",),
     fix="install-vllm.sh",
 )
@@ -125,8 +125,11 @@ def vllm_glm5_architecture(facts: Facts, profile: Profile) -> Outcome:
 
     Why it matters:
         vLLM 0.15.x and older stop after loading the config with
-        "Model architectures ['GlmMoeDsaForCausalLM'] are not supported for now". A version
-        number alone can lie (source builds, patched images); the registry line cannot.
+        "Model architectures ['GlmMoeDsaForCausalLM'] are not supported for now" or, when a
+        transformers that knows ``glm_moe_dsa`` is forced in, fall back to the generic Transformers
+        backend ("Using Transformers modeling backend."), whose dense attention cannot serve GLM-5's
+        sparse attention. A version number alone can lie (source builds, patched images); the
+        registry line cannot.
 
     How to fix:
         Install vLLM 0.16.0 or newer (the GLM-5 recipe pins a 0.19 release; 0.21+ bundles
@@ -134,6 +137,7 @@ def vllm_glm5_architecture(facts: Facts, profile: Profile) -> Outcome:
 
     Sources:
         - vLLM wheels 0.15.1, 0.16.0, 0.29.0, 0.33.0: vllm/model_executor/models/registry.py
+        - vllm 0.15.1 wheel: registry.py _try_resolve_transformers, models/transformers/base.py (the fallback)
         - https://github.com/vllm-project/vllm/pull/34124
         - https://github.com/vllm-project/recipes/blob/main/models/zai-org/GLM-5.yaml
     """
@@ -159,6 +163,15 @@ def vllm_glm5_architecture(facts: Facts, profile: Profile) -> Outcome:
     module = files["glm5_module"]
     if module is None:
         if version is not None and version < knowledge.VLLM_FIRST_GLM5:
+            transformers = distribution(facts, "transformers")
+            if facts[TRANSFORMERS_FILES]["glm_moe_dsa_config_exists"] and transformers is not None:
+                return Outcome.failed(
+                    f"vLLM {shown} predates GLM-5 support: with transformers {transformers['version']}, which knows "
+                    'glm_moe_dsa, it falls back to its generic Transformers backend ("Using Transformers modeling '
+                    "backend.\"): dense attention, which cannot serve GLM-5's sparse attention; install "
+                    f"vllm>={knowledge.VLLM_FIRST_GLM5}",
+                    evidence,
+                )
             return Outcome.failed(
                 f'vLLM {shown} predates GLM-5 support: vllm serve would stop with "Model architectures '
                 f"['GlmMoeDsaForCausalLM'] are not supported for now\"; install vllm>={knowledge.VLLM_FIRST_GLM5}",

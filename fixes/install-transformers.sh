@@ -2,7 +2,8 @@
 # Summary: install a transformers release that knows GLM-5 (model type glm_moe_dsa, first in 5.2.0)
 #          inside the window that `glm5-doctor run` names for the installed vLLM (check transformers.vllm-pin).
 # Needs root: no (writes only into the target environment).
-# Verifies: transformers.glm-moe-dsa, transformers.vllm-pin, model.tokenizer, vllm.optional-imports
+# Verifies: transformers.glm-moe-dsa, transformers.vllm-pin, model.tokenizer, vllm.optional-imports,
+#           transformers.checkpoint-config
 # Inputs: PYTHON             the target interpreter (default: python3 on PATH); never a bare `pip`.
 #         TRANSFORMERS_SPEC  what to install (default: transformers>=5.4.0, the GLM-5 recipe's floor; with
 #                            an extra, e.g. transformers[kernels]==5.5.1, pip also brings what it imports).

@@ -39,6 +39,15 @@ TRANSFORMERS_GLM5_CONFIG_FILE = "transformers/models/glm_moe_dsa/configuration_g
 TRANSFORMERS_AUTO_CONFIG_FILE = "transformers/models/auto/configuration_auto.py"
 TRANSFORMERS_AUTO_MAPPING_LINE = '("glm_moe_dsa", "GlmMoeDsaConfig")'
 
+#: ``layer_types`` values GLM-5-family configs use, with the first transformers release that accepts
+#: them (where the installed transformers' own ALLOWED_LAYER_TYPES cannot be read). GLM-5.2 configs list
+#: ``deepseek_sparse_attention`` for every layer (https://github.com/coreweave/ml-containers/issues/206);
+#: transformers 5.10.4 wheel: configuration_utils.py lacks it, 5.11.0 wheel: adds it.
+TRANSFORMERS_FIRST_LAYER_TYPE: dict[str, Version] = {"deepseek_sparse_attention": Version("5.11.0")}
+#: What transformers raises for a value it does not accept (transformers 5.5.1-5.10.4 wheels:
+#: configuration_utils.py, validate_layer_type).
+TRANSFORMERS_LAYER_TYPE_ERROR = "ValueError: The `layer_types` entries must be in (...) but got [...]"
+
 #: The floor the GLM-5 recipe asks for on top of vLLM 0.16-0.18 (vllm-project/recipes GLM5.md).
 TRANSFORMERS_RECIPE_FLOOR = Version("5.4.0")
 

@@ -84,3 +84,45 @@ def test_the_kv_cache_dtype_is_judged_against_the_backends_the_installed_vllm_ha
     row = by_id(json.loads(report_file.read_text()))["serve.kv-cache-dtype"]
     assert row["status"] == status, row["message"]
     assert "FLASHINFER_MLA_SPARSE_SM120" in row["message"]
+
+
+def _glm52_checkpoint(directory: Path) -> Path:
+    """A GLM-5.2-style checkpoint: its config lists deepseek_sparse_attention for every layer (coreweave#206)."""
+    from helpers import GLM5_CONFIG, write_glm5_model
+
+    write_glm5_model(directory, shards=1, shard_bytes=1 << 20)
+    config = {**GLM5_CONFIG, "layer_types": ["deepseek_sparse_attention"] * 78, "transformers_version": "5.11.0"}
+    (directory / "config.json").write_text(json.dumps(config))
+    return directory
+
+
+@pytest.mark.parametrize(
+    ("release", "status"),
+    [("5.10.4", "fail"), ("5.11.0", "pass")],  # the real configuration_utils.py of each wheel decides
+)
+def test_a_glm52_config_needs_a_transformers_that_accepts_its_layer_types(
+    tmp_path: Path, target_env: TargetEnv, release: str, status: str
+) -> None:
+    model = _glm52_checkpoint(tmp_path / "GLM-5.2-NVFP4")
+    target_env.add_transformers_release(release)
+    utils = WHEELS / f"transformers-{release}" / "transformers" / "configuration_utils.py"
+    shutil.copy(utils, target_env.site / "transformers" / "configuration_utils.py")
+    args = ("--python", str(target_env.python), "--model", str(model), "--select", "transformers.checkpoint-config")
+    _, report = run_json(*args)
+    row = by_id(report)["transformers.checkpoint-config"]
+    assert row["status"] == status, row["message"]
+    if status == "fail":
+        assert "transformers 5.10.4 does not accept layer_types deepseek_sparse_attention" in row["message"]
+        assert "transformers 5.11.0 or newer accepts it" in row["message"]
+        assert row["fix"]["script"] == "install-transformers.sh"
+    assert row["evidence"]["layer_types"] == ["deepseek_sparse_attention"]
+
+
+def test_without_readable_allowed_types_the_release_table_decides(tmp_path: Path, target_env: TargetEnv) -> None:
+    """transformers 5.9-style: no configuration_utils.py the doctor can read, so 5.11.0 from the table rules."""
+    model = _glm52_checkpoint(tmp_path / "GLM-5.2")
+    target_env.add_transformers_release("5.5.1", version="5.9.0")
+    _, report = run_json("--python", str(target_env.python), "--model", str(model), "--select", "transformers")
+    row = by_id(report)["transformers.checkpoint-config"]
+    assert row["status"] == "fail" and "transformers 5.11.0 or newer accepts it" in row["message"]
+    assert by_id(report)["transformers.glm-moe-dsa"]["status"] == "pass", "5.9 knows glm_moe_dsa: the old false pass"

@@ -156,6 +156,7 @@ def transformers_files(*, config_exists: bool | None = True, **changes: Any) -> 
         "glm_moe_dsa_config_file": f"{SITE}/transformers/models/glm_moe_dsa/configuration_glm_moe_dsa.py",
         "glm_moe_dsa_config_exists": config_exists,
         "auto_mapping_has_glm_moe_dsa": config_exists,
+        "allowed_layer_types": None,
     }
     fact.update(changes)  # type: ignore[typeddict-item]
     return fact

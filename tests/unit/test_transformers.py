@@ -231,3 +231,67 @@ def test_the_floor_steps_over_every_exclusion_at_it(vllm_pin: str, installed: st
 def test_a_one_part_wildcard_exclusion_leaves_the_next_major_open() -> None:
     outcome = pin(["transformers>=4.56,!=5.*"], "6.0.0")
     assert outcome.status is Status.PASS
+
+
+# --- transformers.checkpoint-config -----------------------------------------------------------------
+
+GLM52 = {
+    "architectures": ["GlmMoeDsaForCausalLM"],
+    "model_type": "glm_moe_dsa",
+    "layer_types": ["deepseek_sparse_attention"] * 78,
+}
+
+
+def checkpoint_config(
+    installed: str | None = "5.11.0",
+    *,
+    allowed: list[str] | None = None,
+    config: dict[str, Any] | None = GLM52,
+    model: str = "/models/GLM-5.2",
+) -> Outcome:
+    from glm5_doctor.checks.transformers import transformers_checkpoint_config
+    from glm5_doctor.probes.model_files import MODEL_FILES
+
+    from unit.facts import model_files
+
+    values: dict[Any, Any] = {
+        TRANSFORMERS_FILES: transformers_files(allowed_layer_types=allowed),
+        DISTRIBUTIONS: distributions(*([dist("transformers", installed)] if installed else [])),
+        MODEL_FILES: model_files(config=config) if config is not None else model_files(on_disk=False),
+    }
+    return transformers_checkpoint_config(facts(values), profile(model=model))
+
+
+def test_without_transformers_the_config_check_skips() -> None:
+    assert checkpoint_config(None).status is Status.SKIP
+
+
+def test_an_unknown_checkpoint_not_on_disk_is_judged_after_download() -> None:
+    outcome = checkpoint_config(config=None, model="someone/other-model")
+    assert outcome.status is Status.SKIP and "judged after download" in outcome.message
+
+
+def test_a_config_without_layer_types_passes() -> None:
+    outcome = checkpoint_config(config=None, model="zai-org/GLM-5-FP8")
+    assert outcome.status is Status.PASS and "lists no layer_types" in outcome.message
+
+
+def test_the_installed_allowed_list_refuses_a_value_and_the_table_names_the_release() -> None:
+    outcome = checkpoint_config("5.10.4", allowed=["full_attention", "sliding_attention"])
+    assert outcome.status is Status.FAIL
+    assert outcome.evidence["refused"] == ["deepseek_sparse_attention"] and outcome.evidence["needed"] == "5.11.0"
+
+
+def test_the_installed_allowed_list_accepting_the_value_passes_whatever_the_version() -> None:
+    outcome = checkpoint_config("5.10.4", allowed=["full_attention", "deepseek_sparse_attention"])
+    assert outcome.status is Status.PASS
+
+
+@pytest.mark.parametrize(("installed", "status"), [("5.10.4", Status.FAIL), ("5.11.0", Status.PASS)])
+def test_without_an_allowed_list_the_first_accepting_release_decides(installed: str, status: Status) -> None:
+    assert checkpoint_config(installed).status is status
+
+
+def test_a_value_no_source_knows_is_said_plainly() -> None:
+    outcome = checkpoint_config(config={**GLM52, "layer_types": ["something_new"]})
+    assert outcome.status is Status.WARN and outcome.message.startswith("cannot judge layer_types something_new")

@@ -10,9 +10,20 @@ from glm5_doctor.engine.results import Outcome, Status
 from glm5_doctor.probes.distributions import DISTRIBUTIONS, DistributionFact
 from glm5_doctor.probes.interpreter import INTERPRETER
 from glm5_doctor.probes.torch_build import TORCH_BUILD
+from glm5_doctor.probes.transformers_files import TRANSFORMERS_FILES
 from glm5_doctor.probes.vllm_files import VLLM_FILES
 
-from unit.facts import SITE, dist, distributions, facts, interpreter, profile, torch_build, vllm_files
+from unit.facts import (
+    SITE,
+    dist,
+    distributions,
+    facts,
+    interpreter,
+    profile,
+    torch_build,
+    transformers_files,
+    vllm_files,
+)
 
 # --- vllm.installed --------------------------------------------------------------------------------
 
@@ -90,11 +101,16 @@ def test_code_and_metadata_from_different_places_warn() -> None:
 # --- vllm.glm5-architecture ------------------------------------------------------------------------
 
 
-def architecture(version: str | None = "0.19.1", **files: Any) -> Outcome:
-    installed_dists = (dist("vllm", version),) if version else ()
-    return vllm_glm5_architecture(
-        facts({DISTRIBUTIONS: distributions(*installed_dists), VLLM_FILES: vllm_files(**files)}), profile()
-    )
+def architecture(version: str | None = "0.19.1", *, transformers: str | None = None, **files: Any) -> Outcome:
+    installed_dists = [dist("vllm", version)] if version else []
+    if transformers:
+        installed_dists.append(dist("transformers", transformers))
+    values: dict[Any, Any] = {
+        DISTRIBUTIONS: distributions(*installed_dists),
+        VLLM_FILES: vllm_files(**files),
+        TRANSFORMERS_FILES: transformers_files(config_exists=transformers is not None),
+    }
+    return vllm_glm5_architecture(facts(values), profile())
 
 
 def test_architecture_registered_in_a_known_module_passes() -> None:
@@ -126,7 +142,19 @@ def test_unreadable_registry_is_an_error(state: str) -> None:
 def test_a_vllm_before_glm5_fails_with_vllms_error() -> None:
     outcome = architecture("0.15.1", glm5_module=None, glm5_module_file=None, glm5_module_file_exists=None)
     assert outcome.status is Status.FAIL
-    assert outcome.message.startswith("vLLM 0.15.1 predates GLM-5 support")
+    assert outcome.message.startswith("vLLM 0.15.1 predates GLM-5 support: vllm serve would stop with")
+    assert outcome.message.endswith("install vllm>=0.16.0")
+
+
+def test_a_vllm_before_glm5_with_a_transformers_that_knows_it_falls_back_to_dense_attention() -> None:
+    """What vLLM 0.15.1 really does (registry.py _try_resolve_transformers), not the refusal."""
+    outcome = architecture(
+        "0.15.1", transformers="5.2.0", glm5_module=None, glm5_module_file=None, glm5_module_file_exists=None
+    )
+    assert outcome.status is Status.FAIL
+    assert "with transformers 5.2.0, which knows glm_moe_dsa, it falls back to its generic Transformers" in (
+        outcome.message
+    )
     assert outcome.message.endswith("install vllm>=0.16.0")
 
 
