@@ -2,7 +2,7 @@
 # Summary: install or upgrade vLLM (>= 0.16.0, the first release that registers GlmMoeDsaForCausalLM)
 #          into the Python environment that will run `vllm serve`, letting pip resolve its requirements.
 # Needs root: no (writes only into the target environment; use a venv you own).
-# Verifies: vllm.installed, vllm.glm5-architecture, vllm.dependencies
+# Verifies: vllm.installed, vllm.glm5-architecture, vllm.dependencies, vllm.stack-import
 # Inputs: PYTHON   the target interpreter (default: python3 on PATH); never a bare `pip`.
 #         VLLM_SPEC what to install (default: vllm>=0.16.0). The GLM-5 recipe pins a 0.19 release;
 #                   0.21.0+ bundles DeepGEMM for every Python but needs a CUDA 13 (R580) driver.

@@ -6,6 +6,7 @@ stage that hangs until the deadline still leaves the earlier answers. Arguments:
 directory, architecture, max_model_len.
 """
 
+import importlib
 import json
 import sys
 import time
@@ -46,27 +47,24 @@ def stage(name: str, function: Callable[[], Any]) -> bool:
 
 
 def import_vllm() -> str:
-    import vllm  # type: ignore[import-not-found]
-
+    # imported by name: this file is run by the target's Python, never imported by the doctor
+    vllm = importlib.import_module("vllm")
     return str(getattr(vllm, "__version__", "unknown"))
 
 
 def registry() -> bool:
-    from vllm.model_executor.models import ModelRegistry  # type: ignore[import-not-found]
-
-    return bool(ARCHITECTURE in ModelRegistry.get_supported_archs())
+    registry = importlib.import_module("vllm.model_executor.models").ModelRegistry
+    return bool(ARCHITECTURE in registry.get_supported_archs())
 
 
 def transformers_config() -> str:
-    from transformers import AutoConfig  # type: ignore[import-not-found]
-
-    return str(AutoConfig.from_pretrained(MODEL, trust_remote_code=False).model_type)
+    auto_config = importlib.import_module("transformers").AutoConfig
+    return str(auto_config.from_pretrained(MODEL, trust_remote_code=False).model_type)
 
 
 def vllm_model_config() -> dict[str, Any]:
-    from vllm.engine.arg_utils import EngineArgs  # type: ignore[import-not-found]
-
-    config = EngineArgs(model=MODEL, load_format="dummy", max_model_len=MAX_MODEL_LEN).create_model_config()
+    engine_args = importlib.import_module("vllm.engine.arg_utils").EngineArgs
+    config = engine_args(model=MODEL, load_format="dummy", max_model_len=MAX_MODEL_LEN).create_model_config()
     resolved = getattr(config, "architecture", None) or (config.architectures or [None])[0]
     return {"architectures": list(config.architectures or []), "resolved": resolved}
 

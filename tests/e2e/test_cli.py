@@ -72,6 +72,7 @@ def test_select_and_ignore_by_area_and_id(target_env: TargetEnv) -> None:
         "vllm.cuda-build",
         "vllm.optional-imports",
         "vllm.torch-abi",
+        "vllm.stack-import",
     ]
 
 
