@@ -220,7 +220,7 @@ def confirm(
     statuses = {result.outcome.status for result in report.results if result.id in selected}
     if statuses & {Status.FAIL}:
         status = "still-present"
-    elif statuses and statuses <= {Status.PASS, Status.SKIP} and Status.PASS in statuses:
+    elif statuses == {Status.PASS}:
         status = "not-present"
     else:
         status = "undetermined"
