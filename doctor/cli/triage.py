@@ -77,7 +77,7 @@ def _open(path: str) -> tuple[BinaryIO, bool]:
     if path == "-":
         return sys.stdin.buffer, False
     try:
-        return open(os.path.expanduser(path), "rb"), True  # noqa: SIM115 - closed by execute
+        return open(os.path.expanduser(path), "rb"), True
     except OSError as exc:
         raise UsageError(f"{path}: {exc.strerror or exc}") from None
 

@@ -159,8 +159,8 @@ class Matcher:
         elif "with config: " in line and not self.verdict.deployment.args:
             config = ENGINE_CONFIG.search(line)
             if config:
-                for key, value in CONFIG_ITEM.findall(config.group(1)):
-                    key = "max_model_len" if key == "max_seq_len" else key
+                for name, value in CONFIG_ITEM.findall(config.group(1)):
+                    key = "max_model_len" if name == "max_seq_len" else name
                     self.verdict.deployment.args.setdefault(key, value.strip("'\""))
 
 

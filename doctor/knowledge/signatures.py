@@ -179,7 +179,10 @@ SIGNATURES: tuple[Signature, ...] = (
         r"flashinfer-(?:cubin|jit-cache) version \([^)]*\) does not match flashinfer version",
         "flashinfer's companion wheels do not match flashinfer-python",
         "a flashinfer-cubin/-jit-cache left from an older image next to a newer flashinfer-python",
-        ("https://github.com/vllm-project/vllm/issues/49804", "https://github.com/flashinfer-ai/flashinfer/issues/4781"),
+        (
+            "https://github.com/vllm-project/vllm/issues/49804",
+            "https://github.com/flashinfer-ai/flashinfer/issues/4781",
+        ),
         checks=("flashinfer.versions",),
         advisories=("GLM5-ADV-0014", "GLM5-ADV-0015"),
     ),
@@ -189,7 +192,10 @@ SIGNATURES: tuple[Signature, ...] = (
         r"The NVIDIA driver on your system is too old \(found version \d+\)",
         "the NVIDIA driver is too old for the CUDA build of torch/vLLM",
         "vLLM 0.20+ and torch 2.11+ PyPI wheels are CUDA 13 builds and need an R580 driver (>= 580.65.06)",
-        ("torch 2.11.0 wheel: torch/cuda/__init__.py (_check_driver)", "https://github.com/modelscope/FunASR/issues/2973"),
+        (
+            "torch 2.11.0 wheel: torch/cuda/__init__.py (_check_driver)",
+            "https://github.com/modelscope/FunASR/issues/2973",
+        ),
         checks=("gpu.driver", "vllm.cuda-build", "torch.cuda-build"),
         advisories=("GLM5-ADV-0021",),
     ),
@@ -212,7 +218,10 @@ SIGNATURES: tuple[Signature, ...] = (
         r"|with CUDA capability sm_\d+ is not compatible with the current PyTorch installation",
         "torch (or a vLLM kernel) has no code for this GPU's architecture",
         "a torch built for CUDA <= 12.6 stops at sm_90 and cannot run on Blackwell",
-        ("https://github.com/Comfy-Org/ComfyUI/pull/16438", "torch 2.9.1 wheel: torch/cuda/__init__.py (_check_capability)"),
+        (
+            "https://github.com/Comfy-Org/ComfyUI/pull/16438",
+            "torch 2.9.1 wheel: torch/cuda/__init__.py (_check_capability)",
+        ),
         checks=("torch.cuda-build", "vllm.cuda-build"),
     ),
     _sig(
@@ -249,7 +258,10 @@ SIGNATURES: tuple[Signature, ...] = (
         r"Free memory on device \S+ \([\d./ ]+GiB\) on startup is less than desired GPU memory utilization",
         "less GPU memory is free than --gpu-memory-utilization asks for",
         "another process holds memory on one of the GPUs, or the utilization is set too high",
-        ("vllm 0.16.0 wheel: vllm/v1/worker/utils.py (request_memory)", "https://github.com/pytorch/pytorch/issues/175666"),
+        (
+            "vllm 0.16.0 wheel: vllm/v1/worker/utils.py (request_memory)",
+            "https://github.com/pytorch/pytorch/issues/175666",
+        ),
         checks=("gpu.free-memory",),
     ),
     _sig(

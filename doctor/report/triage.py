@@ -12,7 +12,9 @@ def render_triage(document: dict[str, Any], fmt: Format) -> str:
     if fmt is Format.JSON:
         return json.dumps(document, indent=2) + "\n"
     status = document["status"]
-    where = f"{document['lines_read']} lines read" + (" (the log ends mid-line: truncated)" if document["truncated"] else "")
+    where = f"{document['lines_read']} lines read" + (
+        "; the log ends mid-line: truncated" if document["truncated"] else ""
+    )
     if status == "no-failure":
         return f"No failure in the log ({where}).\n"
     if status == "unknown-failure":
