@@ -1,0 +1,162 @@
+"""The triage matcher: each real log excerpt -> its signature, and the rules for logs as they really are."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from glm5_doctor.engine.registry import load_registry
+from glm5_doctor.engine.triage import Matcher, Verdict, clean, serve_argv
+from glm5_doctor.knowledge.advisories import load_builtin
+from glm5_doctor.knowledge.signatures import SIGNATURES
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "triage"
+EXCERPTS = sorted(FIXTURES.glob("*.log"))
+
+
+def triage(lines: list[str]) -> Verdict:
+    matcher = Matcher()
+    for line in lines:
+        matcher.feed(line)
+    return matcher.finish()
+
+
+def excerpt(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines(keepends=True)
+
+
+def header(path: Path, key: str) -> str | None:
+    for line in excerpt(path):
+        if line.startswith(f"# {key}: "):
+            return line.split(": ", 1)[1].strip()
+    return None
+
+
+def test_every_signature_has_a_sourced_excerpt_and_every_excerpt_a_signature() -> None:
+    ids = [signature.id for signature in SIGNATURES]
+    assert len(ids) == len(set(ids))
+    assert sorted(ids) == sorted(path.stem for path in EXCERPTS)
+    for path in EXCERPTS:
+        assert header(path, "source"), f"{path.name} names no source"
+
+
+@pytest.mark.parametrize("path", EXCERPTS, ids=[p.stem for p in EXCERPTS])
+def test_each_real_excerpt_maps_to_its_signature(path: Path) -> None:
+    verdict = triage(excerpt(path))
+    assert verdict.match is not None, f"{path.name}: no signature matched"
+    assert verdict.match.signature.id == path.stem
+    assert not verdict.match.line.startswith("#"), "matched the fixture's header, not the log"
+    advisory = header(path, "advisory")
+    if advisory:
+        assert advisory in verdict.match.signature.advisories
+
+
+def test_share_of_excerpts_mapped_to_the_right_check_or_advisory() -> None:
+    right = sum(1 for p in EXCERPTS if (m := triage(excerpt(p)).match) and m.signature.id == p.stem)
+    assert right / len(EXCERPTS) == 1.0
+
+
+def test_signatures_name_real_checks_and_advisories_and_cite_sources() -> None:
+    registry = load_registry(autoload_plugins=False)
+    advisories = {item.id for item in load_builtin().advisories}
+    for signature in SIGNATURES:
+        assert signature.checks or signature.advisories, signature.id
+        assert all(registry.get(check) is not None for check in signature.checks), signature.id
+        assert set(signature.advisories) <= advisories, signature.id
+        assert signature.raised_at and all(
+            ("http" in s or "wheel" in s or "DeepGEMM" in s or "CPython" in s or "NCCL" in s)
+            for s in signature.raised_at
+        ), signature.id
+    covered = {aid for s in SIGNATURES for aid in s.advisories}
+    assert len(covered) >= 12
+
+
+@pytest.mark.parametrize(
+    ("raw", "message", "level"),
+    [
+        ("(VllmWorker rank=3 pid=123) ERROR 02-25 10:05:00 [x.py:6] boom\n", "boom", "ERROR"),
+        ("(EngineCore_DP0 pid=3907) INFO 02-25 10:05:00 [core.py:1] hi\n", "hi", "INFO"),
+        ("(RayWorkerWrapper pid=5, ip=10.0.0.2) ValueError: x\n", "ValueError: x", None),
+        ("\x1b[1;36m(Worker_TP1 pid=4)\x1b[0;0m WARNING 01-02 03:04:05.123 [a.py:9] w\n", "w", "WARNING"),
+        ("[2026-02-24T20:21:58Z] (EngineCore_DP0 pid=6940) ValueError: y\n", "ValueError: y", None),
+        ("plain line\n", "plain line", None),
+    ],
+)
+def test_clean_strips_colours_worker_prefixes_and_vllm_headers(raw: str, message: str, level: str | None) -> None:
+    assert clean(raw) == (message, level)
+
+
+def test_the_first_fatal_cause_wins_over_later_re_raises() -> None:
+    lines = excerpt(FIXTURES / "torch.no-kernel-image.log") + excerpt(FIXTURES / "deepgemm.unavailable.log")
+    verdict = triage(lines)
+    assert verdict.match is not None and verdict.match.signature.id == "torch.no-kernel-image"
+
+
+def test_interleaved_workers_keep_the_fatal_line_and_its_own_traceback() -> None:
+    lines = [
+        "(VllmWorker rank=0 pid=10) INFO 02-25 10:00:00 [gpu_worker.py:1] Loading weights took 300 s\n",
+        "(VllmWorker rank=3 pid=13) ERROR 02-25 10:00:01 [mp.py:6] Traceback (most recent call last):\n",
+        "(VllmWorker rank=1 pid=11) INFO 02-25 10:00:01 [gpu_worker.py:1] Loading weights took 301 s\n",
+        '(VllmWorker rank=3 pid=13) ERROR 02-25 10:00:01 [multiproc_executor.py:6]   File "x.py", line 1, in f\n',
+        "(VllmWorker rank=3 pid=13) ERROR 02-25 10:00:01 [multiproc_executor.py:6] RuntimeError: DeepGEMM backend "
+        "is unavailable in the current vLLM environment, or the available DeepGEMM package does not provide it\n",
+    ]
+    verdict = triage(lines)
+    assert verdict.match is not None and verdict.match.signature.id == "deepgemm.unavailable"
+    assert verdict.match.line_number == 5
+    assert verdict.match.line.startswith("RuntimeError: DeepGEMM backend is unavailable")
+
+
+def test_an_unknown_failure_keeps_the_last_error_block() -> None:
+    lines = [
+        "INFO 02-25 10:00:00 [api_server.py:1] vLLM API server version 0.19.1\n",
+        "ERROR 02-25 10:00:01 [core.py:866] EngineCore failed to start.\n",
+        "ERROR 02-25 10:00:01 [core.py:866] Traceback (most recent call last):\n",
+        "ERROR 02-25 10:00:01 [core.py:866] KeyError: 'model.layers.78.mlp.gate.weight'\n",
+    ]
+    verdict = triage(lines)
+    assert verdict.match is None and verdict.failure_seen
+    assert verdict.last_exception == "KeyError: 'model.layers.78.mlp.gate.weight'"
+    assert verdict.last_block[-1] == "KeyError: 'model.layers.78.mlp.gate.weight'"
+    assert verdict.deployment.vllm_version == "0.19.1"
+
+
+def test_a_healthy_log_shows_no_failure() -> None:
+    verdict = triage(["INFO 02-25 10:00:00 [api_server.py:1] Starting vLLM API server on http://0.0.0.0:8000\n"])
+    assert verdict.match is None and not verdict.failure_seen and not verdict.truncated
+
+
+def test_a_truncated_last_line_still_matches_and_is_reported() -> None:
+    text = "".join(excerpt(FIXTURES / "flashinfer.version-mismatch.log"))
+    verdict = triage(text[: text.index("Please install")].splitlines(keepends=True))
+    assert verdict.truncated
+    assert verdict.match is not None and verdict.match.signature.id == "flashinfer.version-mismatch"
+
+
+def test_the_deployment_is_read_from_the_non_default_args_line() -> None:
+    verdict = triage(excerpt(FIXTURES / "deepgemm.unavailable.log"))
+    assert verdict.deployment.vllm_version == "0.16.0"
+    assert verdict.deployment.args["tensor_parallel_size"] == 8
+    argv = serve_argv(verdict.deployment)
+    assert argv[:3] == ["vllm", "serve", "zai-org/GLM-5-FP8"]
+    assert "--enable-auto-tool-choice" in argv and "--tool-call-parser" in argv
+    json.dumps(verdict.deployment.to_dict())
+
+
+def test_the_v1_engine_config_line_is_a_fallback_for_the_deployment() -> None:
+    verdict = triage(
+        [
+            "INFO 07-10 20:58:45 [core.py:61] Initializing a V1 LLM engine (v0.8.3) with config: model='./m', "
+            "speculative_config=None, max_seq_len=8196, tensor_parallel_size=2, pipeline_parallel_size=1, "
+            "kv_cache_dtype=auto,\n"
+        ]
+    )
+    assert verdict.deployment.vllm_version == "0.8.3"
+    assert verdict.deployment.args == {
+        "model": "./m",
+        "max_model_len": "8196",
+        "tensor_parallel_size": "2",
+        "pipeline_parallel_size": "1",
+        "kv_cache_dtype": "auto",
+    }
