@@ -114,13 +114,15 @@ def fake_vllm(bin_dir: Path, python: Path) -> Path:
     return script
 
 
-def preflight(tmp_path: Path, *command: str, extra: tuple[str, ...] = ()) -> tuple[int, dict[str, Any], str]:
+def preflight(
+    tmp_path: Path, *command: str, extra: tuple[str, ...] = (), env: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any], str]:
     report_file = tmp_path / "report.json"
     process = subprocess.run(
         [*PREFLIGHT, "--output", str(report_file), *extra, "--", *command],
         capture_output=True,
         text=True,
-        env=doctor_env(),
+        env=env or doctor_env(),
         stdin=subprocess.DEVNULL,
         timeout=120,
         check=False,
@@ -174,16 +176,17 @@ def test_preflight_mtp_advisory_ends_at_the_last_reported_vllm(target_env: Targe
 
 
 def test_preflight_reads_load_format_for_the_runai_streamer_advisory(target_env: TargetEnv, tmp_path: Path) -> None:
+    """On a GB10 (compute capability 12.1, played by the fake NVML, so a real GPU here changes nothing)."""
     target_env.add_dist("vllm", "0.30.0")
     target_env.add_dist("runai-model-streamer", "0.15.0")
     server = fake_vllm(tmp_path / "bin", target_env.python)
+    gb10 = scenario_lines("b200x8", **{"count": 2, "gpu.*.name": "NVIDIA GB10", "gpu.*.cc": "12.1"})
+    env = nvml_env(build_fake_nvml(tmp_path / "fake-nvml"), gb10, tmp_path / "nvml")
     base = [str(server), "serve", "zai-org/GLM-5.3-Flash", "-tp", "2"]
-    _, report, _ = preflight(tmp_path, *base, "--load-format", "runai_streamer")
-    # no GPU answered and none was planned: the cc 12.1 condition stays undetermined, never a match
-    result = by_id(report)[CHECK]
-    assert "GLM5-ADV-0004" in {item["id"] for item in result["evidence"]["undetermined"]}
-    _, report, _ = preflight(tmp_path, *base, "--load-format=safetensors")
-    assert "GLM5-ADV-0004" not in {item["id"] for item in by_id(report)[CHECK]["evidence"]["undetermined"]}
+    _, report, _ = preflight(tmp_path, *base, "--load-format", "runai_streamer", env=env)
+    assert "GLM5-ADV-0004" in {item["id"] for item in by_id(report)[CHECK]["evidence"]["matches"]}
+    _, report, _ = preflight(tmp_path, *base, "--load-format=safetensors", env=env)
+    assert "GLM5-ADV-0004" not in {item["id"] for item in by_id(report)[CHECK]["evidence"]["matches"]}
 
 
 def test_serve_args_read_load_format_and_kv_transfer_config() -> None:

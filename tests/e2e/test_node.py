@@ -85,13 +85,22 @@ def test_home_slash_as_an_arbitrary_user_fails_and_the_variables_fix_it(shared_d
     reason = _can_run_as_nobody()
     if reason:
         pytest.skip(reason)
-    result = caches_as_server_user(HOME="/", XDG_CACHE_HOME=None, VLLM_CACHE_ROOT=None, HF_HOME=None, HF_HUB_CACHE=None)
+    # Triton's and inductor's caches are pointed somewhere writable: on a machine whose Python has them
+    # (a GPU node) they would otherwise join the list; the test is about the two below.
+    others = {"TRITON_CACHE_DIR": str(shared_dir / "triton"), "TORCHINDUCTOR_CACHE_DIR": str(shared_dir / "inductor")}
+    result = caches_as_server_user(
+        HOME="/", XDG_CACHE_HOME=None, VLLM_CACHE_ROOT=None, HF_HOME=None, HF_HUB_CACHE=None, **others
+    )
     assert result["status"] == "fail", result
     assert "/.cache/vllm" in result["message"] and "VLLM_CACHE_ROOT" in result["message"]
     assert result["evidence"]["variables_to_set"] == ["HF_HOME", "VLLM_CACHE_ROOT"]
     assert result["fix"]["script"] == "set-cache-dirs.sh"
     fixed = caches_as_server_user(
-        HOME="/", VLLM_CACHE_ROOT=str(shared_dir / "vllm"), HF_HOME=str(shared_dir / "hf"), XDG_CACHE_HOME=None
+        HOME="/",
+        VLLM_CACHE_ROOT=str(shared_dir / "vllm"),
+        HF_HOME=str(shared_dir / "hf"),
+        XDG_CACHE_HOME=None,
+        **others,
     )
     assert fixed["status"] == "pass", fixed
     assert not (shared_dir / "vllm").exists(), "the probe must not create the directory"

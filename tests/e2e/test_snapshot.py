@@ -94,6 +94,10 @@ def test_the_kept_real_snapshots_judge_as_the_captures_do_live(
     """The snapshots kept in tests/fixtures/real/ (scripts/make_real_snapshots.py) give today's GPU verdicts."""
     capture, kept, p2p, flags = REAL[name]
     env = nvml_env(fake_nvml, real_scenario(capture, p2p=p2p), tmp_path / "nvml")
+    # the kept snapshots saw no /dev/nvidia-caps (taken off a GPU host): the live run sees none either,
+    # whatever this machine's own /dev holds
+    (tmp_path / "no-devices").mkdir()
+    env["GLM5_DOCTOR_DEVICE_ROOT"] = str(tmp_path / "no-devices")
     live = run_doctor("run", "--format", "json", "--select", "gpu", "--python", str(target_env.python), *flags, env=env)
     _, replayed = replay(kept, "--select", "gpu")
     assert verdicts(replayed) == verdicts(json.loads(live.stdout))
