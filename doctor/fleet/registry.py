@@ -39,6 +39,10 @@ class FleetCheck:
     facts: tuple[FactKey[Any], ...]
     doc: str
 
+    def __call__(self, nodes: Sequence[NodeFacts], profile: Profile) -> Outcome:
+        """Judge ``nodes``; the check sees only the facts it declared."""
+        return self.function([NodeFacts(node.name, node.facts.restricted_to(self.facts)) for node in nodes], profile)
+
 
 FLEET_CHECKS: list[FleetCheck] = []
 
@@ -69,9 +73,8 @@ def run_fleet_checks(nodes: Sequence[NodeFacts], profile: Profile) -> list[Resul
     results = []
     for item in FLEET_CHECKS:
         started = time.monotonic()
-        visible = [NodeFacts(node.name, node.facts.restricted_to(item.facts)) for node in nodes]
         try:
-            outcome = item.function(visible, profile)
+            outcome = item(nodes, profile)
         except Exception as exc:  # noqa: BLE001 - a broken check is an error row
             outcome = Outcome.errored(f"{type(exc).__name__}: {exc}")
         duration = int((time.monotonic() - started) * 1000)
