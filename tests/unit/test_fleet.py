@@ -22,7 +22,7 @@ from glm5_doctor.probes.network import NETWORK, NetworkFact
 from glm5_doctor.probes.nvml import NVML
 from glm5_doctor.probes.torch_build import TORCH_BUILD
 
-from unit.facts import dist, distributions, facts, gpus, model_files, nvml_failed, nvml_fact, profile, torch_build
+from unit.facts import dist, distributions, facts, gpus, model_files, nvml_fact, nvml_failed, profile, torch_build
 
 
 def network(
