@@ -7,7 +7,10 @@ in the environment Ray's workers run in.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
+import sys
 from typing import Any, TextIO
 
 from glm5_doctor.cli.options import (
@@ -72,14 +75,23 @@ def execute(args: argparse.Namespace, out: TextIO) -> int:
     )
     checks = _selected(request, registry)
     facts = sorted({key.name for item in checks for key in item.facts} | set(fleet_fact_names()))
+    # Ray prints what its background threads hear (a raylet that died, a worker's output) to sys.stdout,
+    # which is the report's: keep it apart while Ray is connected, and pass it on, redacted, to stderr.
+    said = io.StringIO()
     try:
-        ray = connect(args.address)
-    except FleetUnavailable as exc:
-        raise UsageError(str(exc)) from None
-    try:
-        answers = collect(ray, request.profile.to_dict(), args.python, args.deep, facts, timeout)
+        with contextlib.redirect_stdout(said):
+            try:
+                ray = connect(args.address)
+            except FleetUnavailable as exc:
+                raise UsageError(str(exc)) from None
+            try:
+                answers = collect(ray, request.profile.to_dict(), args.python, args.deep, facts, timeout)
+            finally:
+                ray.shutdown()
     finally:
-        ray.shutdown()
+        if said.getvalue().strip():
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.write(args.redactor.text(said.getvalue()[-20000:]))
     report = judge_fleet(answers, request, registry, args.redactor)
     fmt = Format(args.format)
 
