@@ -32,6 +32,8 @@ MODEL_FILES_S = 30.0
 #: ``glm5-doctor fleet``: one node's whole snapshot (its probes keep their own deadlines inside it).
 FLEET_NODE_ENV = "GLM5_DOCTOR_FLEET_NODE_TIMEOUT_S"
 FLEET_NODE_S = 120.0
+#: ``glm5-doctor fleet --address HOST:PORT``: the cluster's GCS port accepting a connection.
+FLEET_CONNECT_S = 5.0
 #: After a deadline, how long a killed child may take to go.
 REAP_S = 2.0
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from glm5_doctor.engine import deadlines
 
 #: The variable Ray itself reads for the cluster address.
 RAY_ADDRESS_ENV = "RAY_ADDRESS"
@@ -51,6 +54,7 @@ def connect(address: str | None) -> Any:
     """Connect to the running cluster (``--address``, else ``RAY_ADDRESS``, else the local one); never start one."""
     ray = import_ray()
     target = address or os.environ.get(RAY_ADDRESS_ENV) or "auto"
+    _reachable(target)
     try:
         ray.init(
             address=target,
@@ -62,6 +66,22 @@ def connect(address: str | None) -> Any:
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise FleetUnavailable(f"no Ray cluster at {target}: {str(exc).splitlines()[0][:300]}") from None
     return ray
+
+
+def _reachable(target: str) -> None:
+    """A ``HOST:PORT`` that does not accept a connection is refused at once: Ray's own wait for an absent GCS
+    is a minute or more."""
+    host, _, port = target.rpartition(":")
+    if "://" in target or not host or not port.isdigit():
+        return  # "auto" (the local cluster's file) or a ray:// client address: Ray resolves them
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=deadlines.FLEET_CONNECT_S):
+            pass
+    except (OSError, ValueError, OverflowError) as exc:
+        raise FleetUnavailable(
+            f"no Ray cluster at {target}: {getattr(exc, 'strerror', None) or exc} "
+            f"(within {deadlines.FLEET_CONNECT_S:g} s)"
+        ) from None
 
 
 def alive_nodes(ray: Any) -> list[dict[str, Any]]:

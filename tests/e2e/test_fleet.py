@@ -269,3 +269,19 @@ def _cmdline(process: psutil.Process) -> list[str]:
         return process.cmdline()
     except psutil.Error:
         return []
+
+
+def test_an_address_where_no_cluster_answers_is_a_usage_error() -> None:
+    port = _free_port()  # nothing listens there
+    completed = subprocess.run(
+        [sys.executable, "-m", "glm5_doctor", "fleet", "--address", f"127.0.0.1:{port}", "--format", "json"],
+        env=doctor_env(RAY_DISABLE_USAGE_STATS="1"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    assert f"glm5-doctor: no Ray cluster at 127.0.0.1:{port}: Connection refused" in completed.stderr
