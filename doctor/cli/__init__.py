@@ -1,8 +1,9 @@
 """``glm5-doctor``: argparse in, one command module out. No rendering and no orchestration here.
 
-Each command lives in its own module (``run``, ``catalog`` for list/explain, ``fix``,
-``preflight``, ``fit``, ``schema``, ``snapshot``, ``advisories``, ``triage``) with a ``register`` that adds its
-parser and an ``execute`` that runs it; the option groups they share are in :mod:`glm5_doctor.cli.options`.
+Each command lives in its own module (``run``, ``catalog`` for list/explain, ``fix``, ``preflight``,
+``fit``, ``schema``, ``snapshot``, ``advisories``, ``triage``, ``fleet``) with a ``register`` that
+adds its parser and an ``execute`` that runs it; the option groups they share are in
+:mod:`glm5_doctor.cli.options`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 from glm5_doctor import __version__
-from glm5_doctor.cli import advisories, catalog, fit, fix, preflight, run, schema, snapshot, triage
+from glm5_doctor.cli import advisories, catalog, fit, fix, fleet, preflight, run, schema, snapshot, triage
 from glm5_doctor.cli.options import EXIT_CODES_HELP, UsageError
 from glm5_doctor.engine import processes
 from glm5_doctor.engine.redact import Redactor, secrets_in_arguments
@@ -27,7 +28,7 @@ from glm5_doctor.engine.session import RequestError
 DEBUG_ENV = "GLM5_DOCTOR_DEBUG"
 #: Commands whose arguments end at ``--``: what follows is a server command, passed through untouched.
 TAKES_SERVER_COMMAND = ("preflight", "fix")
-COMMANDS = (run, catalog, fix, preflight, fit, schema, snapshot, advisories, triage)
+COMMANDS = (run, catalog, fix, preflight, fit, schema, snapshot, advisories, triage, fleet)
 
 Execute = Callable[[argparse.Namespace, TextIO], int]
 #: Exit statuses after a signal, as a shell reports them (128 + the signal number).

@@ -33,6 +33,11 @@ PROBE_S = 10.0
 CHECK_S = 5.0
 #: Reading the model's files (headers of every shard, on network file systems too).
 MODEL_FILES_S = 30.0
+#: ``glm5-doctor fleet``: one node's whole snapshot (its probes keep their own deadlines inside it).
+FLEET_NODE_ENV = "GLM5_DOCTOR_FLEET_NODE_TIMEOUT_S"
+FLEET_NODE_S = 120.0
+#: ``glm5-doctor fleet --address HOST:PORT``: the cluster's GCS port accepting a connection.
+FLEET_CONNECT_S = 5.0
 #: After a deadline, how long a killed child may take to go.
 REAP_S = 2.0
 
@@ -59,3 +64,7 @@ def compile_s(environ: Mapping[str, str]) -> float:
 
 def stack_s(environ: Mapping[str, str]) -> float:
     return from_environment(environ, STACK_ENV, STACK_S)
+
+
+def fleet_node_s(environ: Mapping[str, str]) -> float:
+    return from_environment(environ, FLEET_NODE_ENV, FLEET_NODE_S)

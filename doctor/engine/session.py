@@ -60,10 +60,13 @@ def diagnose(request: Request, registry: Registry, redactor: Redactor | None = N
     return (redactor or Redactor(os.environ)).report(report)
 
 
-def take_snapshot(request: Request, registry: Registry, redactor: Redactor | None = None) -> dict[str, object]:
-    """Gather the facts every check of ``registry`` declares, judge nothing; the document comes back redacted."""
+def take_snapshot(
+    request: Request, registry: Registry, redactor: Redactor | None = None, extra: Sequence[str] = ()
+) -> dict[str, object]:
+    """Gather the facts every check of ``registry`` declares (and the ``extra`` fact names), judge nothing;
+    the document comes back redacted."""
     context = _context(request)
-    needed = [fact.name for item in registry.checks for fact in item.facts]
+    needed = [fact.name for item in registry.checks for fact in item.facts] + list(extra)
     facts = gather_facts([INTERPRETER.name, *needed], PROBES, context)
     snapshot = Snapshot(
         tool_version=__version__,

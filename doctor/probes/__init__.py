@@ -19,6 +19,7 @@ from glm5_doctor.probes.host import HOST, probe_host
 from glm5_doctor.probes.interpreter import INTERPRETER, describe_target
 from glm5_doctor.probes.jit_cache import JIT_CACHE, probe_jit_cache
 from glm5_doctor.probes.model_files import MODEL_FILES, probe_model_files
+from glm5_doctor.probes.network import NETWORK, probe_network
 from glm5_doctor.probes.nvcc import NVCC, probe_nvcc
 from glm5_doctor.probes.nvlink_devices import NVLINK_DEVICES, probe_nvlink_devices
 from glm5_doctor.probes.nvml import NVML, probe_nvml
@@ -47,6 +48,7 @@ PROBES: dict[str, Probe] = {
         Probe(NVLINK_DEVICES, probe_nvlink_devices),
         Probe(MODEL_FILES, probe_model_files, timeout_s=deadlines.MODEL_FILES_S),
         Probe(HOST, probe_host),
+        Probe(NETWORK, probe_network),
         Probe(ADVISORY_DATABASE, probe_advisory_database),
         # The children have their own deadlines (which a variable may raise); these only guard
         # against the unforeseen, a little later than the child's, so the child's answer wins.

@@ -128,11 +128,32 @@ REPORT_SCHEMA: dict[str, Any] = {
                     "description": f"false when the exit code is {int(ExitCode.CHECKS_FAILED)}",
                 },
                 "strict": {"type": "boolean", "description": "warnings counted as failures"},
+                "nodes": {"type": "integer", "minimum": 0, "description": "glm5-doctor fleet: the Ray nodes judged"},
             },
         },
         "results": {"type": "array", "items": {"$ref": "#/$defs/result"}},
+        "nodes": {
+            "type": "array",
+            "description": "glm5-doctor fleet only: every Ray node's own report (or why it has none); the "
+            "top-level results are then the cross-node ones and the summary counts every node's results too",
+            "items": {"$ref": "#/$defs/node"},
+        },
     },
     "$defs": {
+        "node": {
+            "type": "object",
+            "required": ["name", "node_id", "address", "head", "duration_ms", "error", "report"],
+            "additionalProperties": False,
+            "properties": {
+                "name": {"type": "string", "description": "the node's address (with its port where addresses repeat)"},
+                "node_id": {"type": "string"},
+                "address": {"type": "string"},
+                "head": {"type": "boolean"},
+                "duration_ms": {"type": "integer", "minimum": 0},
+                "error": {"type": ["string", "null"], "description": "why the node gave no facts (dead, hung, ...)"},
+                "report": {"oneOf": [{"type": "null"}, {"$ref": "#"}]},
+            },
+        },
         "result": {
             "type": "object",
             "required": ["id", "title", "category", "status", "message", "evidence", "fix", "duration_ms", "source"],
@@ -158,7 +179,7 @@ REPORT_SCHEMA: dict[str, Any] = {
                 "source": {"type": "string", "description": "'builtin' or the plugin distribution"},
                 "details": {"type": "string", "description": "long text, e.g. a traceback"},
             },
-        }
+        },
     },
 }
 
