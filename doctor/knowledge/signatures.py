@@ -292,13 +292,27 @@ SIGNATURES: tuple[Signature, ...] = (
         checks=("gpu.vram", "gpu.free-memory"),
     ),
     _sig(
+        "transformers.kernels-left-behind",
+        ("Either a revision or a version must be specified",),
+        r"Either a revision or a version must be specified",
+        "importing transformers (inside vLLM's own import) failed in the kernels package",
+        "a kernels release outside the range transformers declares under its extra is installed (left behind "
+        "by a transformers downgrade); transformers imports it whenever it is present",
+        (
+            "kernels 0.19.1 wheel: kernels/_internals/layer/layer.py (LayerRepository)",
+            "transformers 5.5.1 wheel: transformers/integrations/hub_kernels.py",
+            "https://github.com/huggingface/transformers/issues/46291",
+        ),
+        checks=("vllm.optional-imports", "vllm.stack-import"),
+    ),
+    _sig(
         "model.max-len-over-config",
         ("is greater than the derived max_model_len",),
         r"User-specified max_model_len \(\d+\) is greater than the derived max_model_len",
         "--max-model-len is above the checkpoint's position limit",
         "GLM-5's config.json allows at most 202752 positions",
         ("vllm 0.16.0 wheel: vllm/config/model.py (_get_and_verify_max_len)",),
-        checks=("model.config",),
+        checks=("model.config", "gpu.vram"),
     ),
     _sig(
         "serve.tensor-parallel-heads",

@@ -160,3 +160,13 @@ def test_the_v1_engine_config_line_is_a_fallback_for_the_deployment() -> None:
         "pipeline_parallel_size": "1",
         "kv_cache_dtype": "auto",
     }
+
+
+REAL_RUNS = sorted((FIXTURES / "real").glob("*.log"))
+
+
+@pytest.mark.parametrize("path", REAL_RUNS, ids=[p.stem for p in REAL_RUNS])
+def test_real_vllm_failures_captured_here_map_to_their_signature(path: Path) -> None:
+    """Tracebacks the real vLLM 0.19.1 (PyPI, with its dependencies) raised on this project's machine."""
+    verdict = triage(excerpt(path))
+    assert verdict.match is not None and verdict.match.signature.id == path.stem
