@@ -66,6 +66,10 @@ def execute(args: argparse.Namespace, out: TextIO) -> int:
         if closing:
             stream.close()
     verdict = matcher.finish()
+    if not spoken and verdict.match is not None:
+        # the log ended inside an exception message that only its continuation named
+        _write(args, out, finding(verdict, verdict.match, database, args))
+        spoken = True
     if spoken:
         return ExitCode.CHECKS_FAILED
     document = no_cause(verdict)

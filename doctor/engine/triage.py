@@ -25,6 +25,9 @@ MAX_LINE = 4096
 CONTEXT = 12
 #: Lines of the last error block kept for an unknown failure.
 BLOCK = 40
+#: Lines one exception message may run over: vLLM's "No valid attention backend" names every backend's
+#: reasons, and people paste it wrapped over 30-odd lines (https://github.com/zai-org/GLM-5/issues/13).
+MESSAGE_LINES = 48
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
 #: ``(VllmWorker rank=3 pid=12)``, ``(EngineCore_DP0 pid=9)``, ``(APIServer pid=1)``, ``(Worker_TP1 pid=4)``,
@@ -41,6 +44,10 @@ FAILURE = re.compile(
     r"|Engine core initialization failed|WorkerProc failed to start|CUDA error|NCCL error|\bfatal\b|Segmentation fault"
 )
 EXCEPTION_LINE = re.compile(r"^(?:[\w.]+\.)?\w*(?:Error|Exception)\b.*")
+#: what starts a new record rather than continuing an exception's message
+NEW_RECORD = re.compile(
+    r"^(?:Traceback \(most recent call last\)|\s*File \"|During handling of the above|The above exception)"
+)
 VERSION_BANNER = re.compile(r"vLLM API server version (\S+)|Initializing a V1 LLM engine \(v([^)\s]+)\)")
 NON_DEFAULT = re.compile(r"non-default args: (\{.*\})\s*$")
 ENGINE_CONFIG = re.compile(r"with config: (.*)$")
@@ -97,14 +104,30 @@ class Verdict:
     truncated: bool = False
 
 
+@dataclass
+class _Message:
+    """An exception line no signature named on its own, and the lines that continue its message."""
+
+    line_number: int
+    lines: list[str]
+    before: tuple[str, ...]
+
+
 class Matcher:
-    """Feed lines with :meth:`feed`; the first signature match is returned once, as it happens."""
+    """Feed lines with :meth:`feed`; the first signature match is returned once, as it happens.
+
+    A line is matched on its own first. An exception line that names nothing on its own may be the head
+    of a message that goes on over the next lines (a pydantic ``ValidationError``, an
+    ``AttentionSelectorConfig(`` wrapped by the terminal or the person who pasted it): its following
+    lines are joined to it until a new record starts, and the whole message is matched then.
+    """
 
     def __init__(self) -> None:
         self.verdict = Verdict()
         self._context: deque[str] = deque(maxlen=CONTEXT)
         self._block: deque[str] = deque(maxlen=BLOCK)
         self._in_block = False
+        self._message: _Message | None = None
 
     def feed(self, raw: str) -> Match | None:
         verdict = self.verdict
@@ -127,20 +150,54 @@ class Matcher:
         before = tuple(self._block)[-CONTEXT:] if self._in_block else tuple(self._context)[-3:]
         if self._in_block:
             self._block.append(line[:500])
-        found = None
-        if verdict.match is None and KEYWORDS.search(line):
-            signature = next((s for s in SIGNATURES if s.pattern.search(line)), None)
-            if signature is not None:
-                found = Match(signature, verdict.lines, line[:1000], before)
-                verdict.match = found
-                verdict.failure_seen = True
         self._context.append(line[:500])
+        found = None
+        if self._message is not None:
+            if self._continues(self._message, line, level):
+                self._message.lines.append(line[:500])
+                return None
+            found = self._close_message()
+        if found is None and verdict.match is None:
+            found = self._match(line, verdict.lines, before)
+            if found is None and EXCEPTION_LINE.match(line):
+                self._message = _Message(verdict.lines, [line[:MAX_LINE]], before)
         return found
 
     def finish(self) -> Verdict:
+        """The verdict once the log has ended (a message still open is matched now)."""
+        if self._message is not None:
+            self._close_message()
         if self._in_block:
             self.verdict.last_block = tuple(self._block)
         return self.verdict
+
+    def _match(self, message: str, line_number: int, before: tuple[str, ...]) -> Match | None:
+        if not KEYWORDS.search(message):
+            return None
+        signature = next((s for s in SIGNATURES if s.holds(message, before)), None)
+        if signature is None:
+            return None
+        found = Match(signature, line_number, message[:1000], before)
+        self.verdict.match = found
+        self.verdict.failure_seen = True
+        return found
+
+    @staticmethod
+    def _continues(message: _Message, line: str, level: str | None) -> bool:
+        return (
+            len(message.lines) < MESSAGE_LINES
+            and bool(line.strip())
+            and level not in ("DEBUG", "INFO", "WARNING")
+            and not NEW_RECORD.match(line)
+            and not EXCEPTION_LINE.match(line)
+        )
+
+    def _close_message(self) -> Match | None:
+        message, self._message = self._message, None
+        if message is None or len(message.lines) == 1:
+            return None
+        joined = " ".join(part.strip() for part in message.lines)
+        return self._match(joined, message.line_number, message.before)
 
     def _deployment(self, line: str) -> None:
         if "vLLM" in line or "LLM engine" in line:

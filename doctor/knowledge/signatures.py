@@ -30,6 +30,15 @@ class Signature:
     raised_at: tuple[str, ...]
     checks: tuple[str, ...] = ()
     advisories: tuple[str, ...] = ()
+    #: when set, the signature holds only if one of the lines just before the fatal one (its traceback
+    #: frames) matches: the same ``[Errno 98]`` means --port when raised in ``create_server_socket`` and
+    #: an internal port when raised in ``get_open_port``
+    context: re.Pattern[str] | None = None
+
+    def holds(self, message: str, before: tuple[str, ...]) -> bool:
+        if not self.pattern.search(message):
+            return False
+        return self.context is None or any(self.context.search(line) for line in (*before, message))
 
 
 def _sig(
@@ -41,29 +50,41 @@ def _sig(
     raised_at: tuple[str, ...],
     checks: tuple[str, ...] = (),
     advisories: tuple[str, ...] = (),
+    context: str | None = None,
 ) -> Signature:
-    return Signature(id, keywords, re.compile(pattern), summary, cause, raised_at, checks, advisories)
+    return Signature(
+        id,
+        keywords,
+        re.compile(pattern),
+        summary,
+        cause,
+        raised_at,
+        checks,
+        advisories,
+        re.compile(context) if context else None,
+    )
 
 
 SIGNATURES: tuple[Signature, ...] = (
     _sig(
         "vllm.architecture-unsupported",
         ("are not supported for now",),
-        r"Model architectures \[[^\]]*GlmMoeDsaForCausalLM[^\]]*\] are not supported for now",
-        "vLLM does not know GLM-5's architecture GlmMoeDsaForCausalLM",
-        "the installed vLLM predates GLM-5 support (first in vLLM 0.16.0)",
+        r"Model architectures \[[^\]]*\] are not supported for now",
+        "vLLM does not know the checkpoint's architecture",
+        "the installed vLLM predates the model: GLM-5's GlmMoeDsaForCausalLM is registered from vLLM 0.16.0",
         ("vllm 0.15.1 wheel: vllm/model_executor/models/registry.py (_raise_for_unsupported)",),
         checks=("vllm.installed", "vllm.glm5-architecture"),
     ),
     _sig(
         "transformers.glm-moe-dsa-unknown",
         ("glm_moe_dsa",),
-        r"model type `glm_moe_dsa` but Transformers does not recognize this architecture",
+        r"model type `glm_moe_dsa` but Transformers does not recognize this architecture|KeyError: 'glm_moe_dsa'",
         "transformers does not know the model type glm_moe_dsa",
         "transformers older than 5.2.0 (or an early git build) has no GlmMoeDsaConfig",
         (
             "transformers 5.5.1 wheel: transformers/models/auto/configuration_auto.py (AutoConfig.from_pretrained)",
             "https://github.com/ggml-org/llama.cpp/pull/19460",
+            "https://github.com/sgl-project/sglang/issues/19408",
         ),
         checks=("transformers.glm-moe-dsa", "transformers.vllm-pin"),
         advisories=("GLM5-ADV-0023",),
@@ -81,11 +102,15 @@ SIGNATURES: tuple[Signature, ...] = (
     ),
     _sig(
         "deepgemm.unknown-recipe",
-        ("Unknown recipe",),
-        r"Assertion error \([^)]*layout\.hpp:\d+\): Unknown recipe",
-        "DeepGEMM's FP8 warm-up asserted 'Unknown recipe'",
-        "the DeepGEMM vLLM 0.24+ uses has no FP8 scale recipe for this GPU (SM120 regression)",
-        ("https://github.com/vllm-project/vllm/issues/47130",),
+        ("Unknown recipe", "Unknown SF transformation"),
+        r"Assertion error \(?[^)\s]*layout\.hpp:\d+\)?:? '?Unknown (?:recipe|SF transformation)",
+        "DeepGEMM asserted 'Unknown recipe' (no FP8 scale-factor layout for this GPU)",
+        "this DeepGEMM has no FP8 scale-factor recipe for the GPU: the DeepGEMM vLLM 0.24+ uses regressed on SM120",
+        (
+            "https://github.com/vllm-project/vllm/issues/47130",
+            "https://github.com/vllm-project/vllm/issues/47169",
+            "https://github.com/deepseek-ai/DeepGEMM/pull/403",
+        ),
         checks=("gpu.architecture", "deepgemm.shadowing"),
         advisories=("GLM5-ADV-0024",),
     ),
@@ -108,7 +133,7 @@ SIGNATURES: tuple[Signature, ...] = (
         "deepgemm.nvcc-missing",
         ("nvcc_path", "NVCC compiler is not executable", "cuda_home is not None"),
         r"std::filesystem::exists\(nvcc_path\)|NVCC compiler is not executable|assert cuda_home is not None",
-        "DeepGEMM found no nvcc to JIT-compile its kernels",
+        "no CUDA toolkit (nvcc) was found for DeepGEMM's run-time kernel compile",
         "DeepGEMM compiles kernels at run time and needs a CUDA toolkit (CUDA_HOME, nvcc on PATH or /usr/local/cuda)",
         (
             "DeepGEMM v2.1.1.post3: csrc/jit/compiler.hpp, deep_gemm/__init__.py",
@@ -140,12 +165,13 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig(
         "attention.kv-cache-dtype-rejected",
         ("kv_cache_dtype not supported",),
-        r"No valid attention backend found.*use_sparse=True.*kv_cache_dtype not supported",
+        r"No valid attention backend found.*kv_cache_dtype not supported",
         "no sparse-MLA attention backend accepts this --kv-cache-dtype",
         "FLASHMLA_SPARSE accepts auto/bfloat16/fp8_ds_mla (fp8 from 0.18) only; fp8_e4m3 needs FlashInfer on SM10x",
         (
             "vllm 0.24.0 wheel: vllm/v1/attention/backends/mla/flashinfer_mla_sparse.py (validate_configuration)",
             "https://github.com/vllm-project/recipes/issues/565",
+            "https://github.com/vllm-project/vllm/issues/48406",
         ),
         checks=("serve.kv-cache-dtype",),
         advisories=("GLM5-ADV-0008",),
@@ -166,8 +192,8 @@ SIGNATURES: tuple[Signature, ...] = (
     ),
     _sig(
         "attention.flashmla-extension-missing",
-        ("_flashmla_C is not available",),
-        r"vllm\._flashmla_C is not available",
+        ("flashmla_C is not available",),
+        r"vllm\.?_flashmla_C is not available",
         "vLLM's FlashMLA extension is not compiled in",
         "a source build of vLLM without sm_90a/sm_100a in TORCH_CUDA_ARCH_LIST or with an old nvcc",
         ("vllm 0.16.0 wheel: vllm/v1/attention/ops/flashmla.py (is_flashmla_supported)",),
@@ -200,9 +226,19 @@ SIGNATURES: tuple[Signature, ...] = (
         advisories=("GLM5-ADV-0021",),
     ),
     _sig(
+        "cuda.no-driver",
+        ("Found no NVIDIA driver",),
+        r"Found no NVIDIA driver on your system",
+        "torch found no NVIDIA driver",
+        "the driver is not installed or not loaded, or the container was started without the GPUs "
+        "(--gpus / the NVIDIA container runtime)",
+        ("torch 2.10.0 wheel: torch/lib/libc10_cuda.so (the driver check behind torch.cuda's lazy init)",),
+        checks=("gpu.driver",),
+    ),
+    _sig(
         "cuda.system-not-initialized-802",
-        ("802", "cudaErrorSystemNotReady"),
-        r"Error 802: system not yet initialized|cudaErrorSystemNotReady",
+        ("system not yet initialized", "cudaErrorSystemNotReady"),
+        r"system not yet initialized|cudaErrorSystemNotReady",
         "CUDA could not initialise the GPUs (error 802: system not yet initialized)",
         "on NVSwitch systems the fabric is not registered: nvidia-fabricmanager (and NVLSM on B200) is not running",
         (
@@ -244,10 +280,17 @@ SIGNATURES: tuple[Signature, ...] = (
     ),
     _sig(
         "flashinfer.allreduce-capture-invalidated",
-        ("cudaStreamCaptureStatusInvalidated", "cudaErrorStreamCaptureInvalidated"),
-        r"cudaStreamCaptureStatusInvalidated|cudaErrorStreamCaptureInvalidated",
-        "CUDA graph capture was invalidated (FlashInfer fused all-reduce workspace)",
-        "FlashInfer's fused all-reduce needs NVLink multicast; without it capture fails",
+        (
+            "cudaStreamCaptureStatusInvalidated",
+            "cudaErrorStreamCaptureInvalidated",
+            "CUDA_ERROR_STREAM_CAPTURE_INVALIDATED",
+            "previous error during capture",
+        ),
+        r"cudaStreamCaptureStatusInvalidated|cudaErrorStreamCaptureInvalidated|CUDA_ERROR_STREAM_CAPTURE_INVALIDATED"
+        r"|operation failed due to a previous error during capture",
+        "CUDA graph capture was invalidated",
+        "on GLM-5 deployments FlashInfer's fused all-reduce is the known cause: it needs NVLink multicast, and "
+        "without it capture fails",
         ("https://github.com/vllm-project/vllm/issues/48071", "https://github.com/vllm-project/vllm/pull/55973"),
         checks=("gpu.nvlink-multicast",),
         advisories=("GLM5-ADV-0019", "GLM5-ADV-0020"),
@@ -255,7 +298,7 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig(
         "memory.free-below-utilization",
         ("on startup is less than desired GPU memory utilization",),
-        r"Free memory on device \S+ \([\d./ ]+GiB\) on startup is less than desired GPU memory utilization",
+        r"Free memory on device (?:\S+ )?\([\d./ ]+GiB\) on startup is less than desired GPU memory utilization",
         "less GPU memory is free than --gpu-memory-utilization asks for",
         "another process holds memory on one of the GPUs, or the utilization is set too high",
         (
@@ -266,11 +309,15 @@ SIGNATURES: tuple[Signature, ...] = (
     ),
     _sig(
         "memory.kv-cache-too-small",
-        ("KV cache is needed, which is larger than the available KV cache memory",),
-        r"To serve at least one request with the models?'?s max seq len \(\d+\)",
+        ("To serve at least one request with the model", "stored in KV cache"),
+        r"To serve at least one request with the models?'?s max seq len \(\d+\)"
+        r"|The model's max seq len \(\d+\) is larger than the maximum number of tokens that can be stored in KV cache",
         "the KV cache cannot hold one request of --max-model-len",
         "the weights leave too little memory for a KV cache of that context length",
-        ("vllm 0.16.0 wheel: vllm/v1/core/kv_cache_utils.py (check_enough_kv_cache_memory)",),
+        (
+            "vllm 0.16.0 wheel: vllm/v1/core/kv_cache_utils.py (check_enough_kv_cache_memory)",
+            "https://github.com/gpustack/gpustack/issues/1800",
+        ),
         checks=("gpu.vram",),
     ),
     _sig(
@@ -324,37 +371,71 @@ SIGNATURES: tuple[Signature, ...] = (
         checks=("serve.tensor-parallel",),
     ),
     _sig(
+        "serve.world-size-over-gpus",
+        ("is larger than the number of available GPUs",),
+        r"World size \(\d+\) is larger than the number of available GPUs \(\d+\)",
+        "tensor x pipeline parallelism needs more GPUs than this node shows",
+        "fewer GPUs are visible than --tensor-parallel-size x --pipeline-parallel-size (CUDA_VISIBLE_DEVICES, "
+        "the container's GPUs, or a GPU the driver lost)",
+        ("vllm 0.19.1 wheel: vllm/config/parallel.py (ParallelConfig.__post_init__)",),
+        checks=("gpu.count",),
+    ),
+    _sig(
         "serve.parser-invalid-choice",
-        ("invalid choice",),
-        r"argument --(?:tool-call-parser|reasoning-parser): invalid choice",
+        ("invalid choice", "invalid tool call parser", "invalid reasoning parser"),
+        r"argument --(?:tool-call-parser|reasoning-parser): invalid choice"
+        r"|invalid (?:tool call|reasoning) parser: \S+ \(chose from",
         "this vLLM has no such tool-call or reasoning parser",
         "GLM-5 uses --tool-call-parser glm47 and --reasoning-parser glm45, present from vLLM 0.16.0",
-        ("https://github.com/zai-org/GLM-4.5/issues/16", "vllm 0.16.0 wheel: vllm/tool_parsers/__init__.py"),
+        (
+            "https://github.com/zai-org/GLM-4.5/issues/16",
+            "vllm 0.19.1 wheel: vllm/entrypoints/openai/api_server.py (validate_api_server_args)",
+        ),
         checks=("serve.parsers",),
     ),
     _sig(
+        "host.internal-port-in-use",
+        ("already in use", "EADDRINUSE"),
+        r"(?i:\[errno 98\].*address already in use)|failed to listen on any local network address.*EADDRINUSE",
+        "a port vLLM opens for its own processes is already taken",
+        "another process holds a port vLLM picked for itself (get_open_port, torch.distributed's TCPStore at "
+        "VLLM_PORT/MASTER_PORT): most often a vLLM from an earlier launch that has not exited",
+        (
+            "vllm 0.19.1 wheel: vllm/utils/network_utils.py (get_open_port)",
+            "torch 2.10.0 wheel: torch/lib/libtorch_cpu.so (c10d TCPStore server socket)",
+            "https://github.com/vllm-project/vllm/issues/11617",
+        ),
+        checks=("gpu.free-memory",),
+        context=r"in get_open_port|TCPStore|EADDRINUSE",
+    ),
+    _sig(
         "host.port-in-use",
-        ("Address already in use",),
-        r"\[Errno 98\].*[Aa]ddress already in use",
+        ("already in use",),
+        r"(?i:\[errno 98\].*address already in use)",
         "the server's port is already taken",
         "another process listens on --host/--port",
-        ("CPython socket.bind (errno 98, EADDRINUSE); vllm 0.16.0 wheel: vllm/entrypoints/openai/api_server.py",),
+        (
+            "CPython socket.bind (errno 98, EADDRINUSE)",
+            "vllm 0.19.1 wheel: vllm/entrypoints/openai/api_server.py (create_server_socket)",
+            "https://github.com/vllm-project/vllm/issues/8204",
+        ),
         checks=("host.port",),
     ),
     _sig(
         "lmcache.sparse-kv-shape",
-        ("is invalid for input of size",),
-        r"shape '\[1, 78, \d+, \d+\]' is invalid for input of size",
+        ("is invalid for input of size", "could not broadcast input array"),
+        r"shape '\[1, 78, \d+, \d+\]' is invalid for input of size"
+        r"|could not broadcast input array from shape \(\d+,\) into shape \(78,\)",
         "LMCache could not reshape GLM-5's sparse-MLA KV cache",
         "LMCacheConnectorV1 assumes a dense KV layout that GLM-5's 78-layer sparse-MLA cache does not have",
-        ("https://github.com/LMCache/LMCache/issues/2947",),
+        ("https://github.com/LMCache/LMCache/issues/2947", "https://github.com/LMCache/LMCache/issues/5002"),
         checks=("advisories.known-bugs",),
         advisories=("GLM5-ADV-0003",),
     ),
     _sig(
         "engine.ready-timeout",
         ("Timed out waiting for engine",),
-        r"Timed out waiting for engines? (?:to send initial message|core processes to start)",
+        r"Timed out waiting for engines? (?:to send ?initial message|core processes to start)",
         "the engine did not become ready within VLLM_ENGINE_READY_TIMEOUT_S",
         "a cold DeepGEMM warm-up plus loading ~700 GB of weights can exceed the default 600 s",
         ("https://github.com/vllm-project/vllm/issues/32116", "https://github.com/vllm-project/vllm/pull/27444"),
@@ -363,11 +444,24 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig(
         "triton.ptxas-arch",
         ("ptxas",),
-        r"ptxas fatal\s*: Value 'sm_\d+a?' is not defined for option 'gpu-name'",
+        r"ptxas(?:-blackwell)? fatal\s*: Value 'sm_\d+[af]?' is not defined for option 'gpu-name'",
         "Triton's ptxas does not know this GPU's architecture",
         "the ptxas bundled with Triton predates the GPU (e.g. sm_103a on B300); TRITON_PTXAS_PATH fixes it",
-        ("https://github.com/triton-lang/triton/issues/8539", "https://github.com/sgl-project/sglang/pull/22852"),
+        (
+            "https://github.com/triton-lang/triton/issues/8539",
+            "https://github.com/sgl-project/sglang/pull/22852",
+            "triton 3.6.0 wheel: triton/backends/nvidia/compiler.py (get_ptxas: ptxas-blackwell from sm_100)",
+        ),
         checks=("triton.ptxas",),
+    ),
+    _sig(
+        "extension.cuda-runtime-symbol",
+        ("version libcudart",),
+        r"undefined symbol: \w+, version libcudart\.so\.\d+",
+        "a compiled extension needs a newer CUDA runtime than the libcudart it loaded",
+        "the extension (DeepGEMM, vLLM) was built with a newer CUDA toolkit than the CUDA runtime torch bundles",
+        ("https://github.com/deepseek-ai/DeepGEMM/issues/137",),
+        checks=("torch.cuda-build",),
     ),
     _sig(
         "extension.undefined-symbol",

@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 from helpers import TargetEnv, run_doctor
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "triage"
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "triage" / "constructed"
 DOCTOR = [sys.executable, "-m", "glm5_doctor", "triage"]
 
 
@@ -185,3 +185,19 @@ def test_a_200_mb_log_through_a_pipe_in_bounded_memory() -> None:
     assert document["cause"]["signature"] == "memory.no-cache-blocks"
     assert document["lines_read"] > 1_500_000
     assert peak[0] < 150 << 20, f"peak RSS {peak[0] >> 20} MiB"
+
+
+def test_a_log_ending_inside_a_wrapped_message_still_names_the_cause_once(tmp_path: Path) -> None:
+    """The GLM-5#13 shape: the error pasted over many lines, and nothing after it."""
+    log = tmp_path / "wrapped.log"
+    log.write_text(
+        "ValueError: No valid attention backend found for cuda with\n"
+        "AttentionSelectorConfig(head_size=576, dtype=torch.bfloat16, kv_cache_dtype=auto,\n"
+        "use_mla=True, use_sparse=True).\n"
+        "Reasons: {FLASHMLA_SPARSE: [compute capability not supported]}\n"
+    )
+    completed = run_doctor("triage", "--no-confirm", "--format", "json", str(log))
+    assert completed.returncode == 1, completed.stderr
+    document = json.loads(completed.stdout)
+    assert document["cause"]["signature"] == "attention.no-sparse-backend"
+    assert document["cause"]["line_number"] == 1
