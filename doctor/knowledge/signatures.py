@@ -253,7 +253,8 @@ SIGNATURES: tuple[Signature, ...] = (
         r"no kernel image is available for execution on the device"
         r"|with CUDA capability sm_\d+ is not compatible with the current PyTorch installation",
         "torch (or a vLLM kernel) has no code for this GPU's architecture",
-        "a torch built for CUDA <= 12.6 stops at sm_90 and cannot run on Blackwell",
+        "the binary was not compiled for this GPU's architecture: a torch built for CUDA <= 12.6 stops at sm_90 "
+        "(nothing for Blackwell), a kernel built for sm_100 only has nothing for Hopper",
         (
             "https://github.com/Comfy-Org/ComfyUI/pull/16438",
             "torch 2.9.1 wheel: torch/cuda/__init__.py (_check_capability)",
