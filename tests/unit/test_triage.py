@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 from glm5_doctor.engine.registry import load_registry
-from glm5_doctor.engine.triage import MESSAGE_LINES, Matcher, Verdict, clean, serve_argv
+from glm5_doctor.engine.triage import BLOCK, MESSAGE_LINES, Matcher, Verdict, clean, serve_argv
 from glm5_doctor.knowledge.advisories import load_builtin
 from glm5_doctor.knowledge.signatures import SIGNATURES, by_id
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "triage"
 #: log text as a program really printed it: runs made by this project (real/) and excerpts of public
@@ -269,3 +271,48 @@ def test_a_message_is_joined_over_a_bounded_number_of_lines() -> None:
 def test_the_same_errno_98_is_told_apart_by_the_frame_that_raised_it(frame: str, expected: str) -> None:
     verdict = triage(["Traceback (most recent call last):\n", frame, "OSError: [Errno 98] Address already in use\n"])
     assert verdict.match is not None and verdict.match.signature.id == expected
+
+
+PIECES = [
+    "(VllmWorker rank=3 pid=12) ERROR 02-25 10:00:01 [multiproc_executor.py:6] ",
+    "(EngineCore_DP0 pid=9) INFO 02-25 10:00:00 [core.py:1] ",
+    "\x1b[1;36m",
+    "Traceback (most recent call last):",
+    '  File "x.py", line 1, in get_open_port',
+    "ValueError: No valid attention backend found for cuda with AttentionSelectorConfig(",
+    "use_sparse=True, kv_cache_dtype=fp8).",
+    "Reasons: {FLASHMLA_SPARSE: [kv_cache_dtype not supported]}",
+    "OSError: [Errno 98] Address already in use",
+    "pydantic_core._pydantic_core.ValidationError: 1 validation error for ModelConfig",
+    "  Value error, User-specified max_model_len (300000) is greater than the derived max_model_len (202752)",
+    "RuntimeError: DeepGEMM backend is not available or outdated.",
+    "non-default args: {'tensor_parallel_size': 8, ",
+    "vLLM API server version 0.19.1",
+    "KeyError: 'glm_moe_dsa'",
+    "",
+]
+
+
+@given(
+    lines=st.lists(
+        st.lists(st.sampled_from(PIECES) | st.text(max_size=40), max_size=4).map(lambda parts: "".join(parts) + "\n"),
+        max_size=MESSAGE_LINES * 2,
+    ),
+    truncate=st.booleans(),
+)
+@settings(max_examples=300, deadline=None)
+def test_any_sequence_of_log_pieces_gives_one_consistent_verdict(lines: list[str], truncate: bool) -> None:
+    if truncate and lines:
+        lines[-1] = lines[-1].rstrip("\n")
+    matcher = Matcher()
+    spoken = [found for line in lines if (found := matcher.feed(line)) is not None]
+    verdict = matcher.finish()
+    assert len(spoken) <= 1
+    if spoken:
+        assert verdict.match is spoken[0]
+    if verdict.match is not None:
+        assert 1 <= verdict.match.line_number <= len(lines) == verdict.lines
+        assert verdict.failure_seen
+        assert len(verdict.match.line) <= 1000
+    assert len(verdict.last_block) <= BLOCK
+    assert triage(lines).match == verdict.match
