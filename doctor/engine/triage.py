@@ -157,7 +157,9 @@ class Matcher:
                 self._message.lines.append(line[:500])
                 return None
             found = self._close_message()
-        if found is None and verdict.match is None:
+        # vLLM says at INFO what it survived ("Port 8000 is already in use, trying port 8001"): a cause is
+        # never an INFO or DEBUG record
+        if found is None and verdict.match is None and level not in ("DEBUG", "INFO"):
             found = self._match(line, verdict.lines, before)
             if found is None and EXCEPTION_LINE.match(line):
                 self._message = _Message(verdict.lines, [line[:MAX_LINE]], before)

@@ -316,3 +316,15 @@ def test_any_sequence_of_log_pieces_gives_one_consistent_verdict(lines: list[str
         assert len(verdict.match.line) <= 1000
     assert len(verdict.last_block) <= BLOCK
     assert triage(lines).match == verdict.match
+
+
+def test_what_vllm_reports_at_info_level_is_not_a_cause() -> None:
+    lines = [
+        "(APIServer pid=1) INFO 12-04 18:22:00 [network_utils.py:205] bind: [Errno 98] Address already in use, "
+        "trying port 8001\n",
+        "(EngineCore_DP0 pid=9) ERROR 12-04 18:23:00 [core.py:866] RuntimeError: DeepGEMM backend is not available "
+        "or outdated. Please install or update the `deep_gemm` to a newer version to enable FP8 kernels.\n",
+    ]
+    verdict = triage(lines)
+    assert verdict.match is not None and verdict.match.signature.id == "deepgemm.unavailable"
+    assert verdict.match.line_number == 2
