@@ -198,8 +198,13 @@ class Matcher:
         message, self._message = self._message, None
         if message is None or len(message.lines) == 1:
             return None
-        joined = " ".join(part.strip() for part in message.lines)
-        return self._match(joined, message.line_number, message.before)
+        # a message vLLM wrote over lines reads with a space at each break; one a terminal wrapped at 80
+        # columns ("(13.33/15.47 GiB" / ") on startup") reads with none
+        spaced = " ".join(part.strip() for part in message.lines)
+        found = self._match(spaced, message.line_number, message.before)
+        if found is None:
+            found = self._match("".join(message.lines), message.line_number, message.before)
+        return found
 
     def _deployment(self, line: str) -> None:
         if "vLLM" in line or "LLM engine" in line:

@@ -131,13 +131,15 @@ SIGNATURES: tuple[Signature, ...] = (
     ),
     _sig(
         "deepgemm.nvcc-missing",
-        ("nvcc_path", "NVCC compiler is not executable", "cuda_home is not None"),
-        r"std::filesystem::exists\(nvcc_path\)|NVCC compiler is not executable|assert cuda_home is not None",
-        "no CUDA toolkit (nvcc) was found for DeepGEMM's run-time kernel compile",
+        ("nvcc_path", "NVCC compiler is not executable", "cuda_home is not None", "nvcc: not found", "isPathValid"),
+        r"std::filesystem::exists\(nvcc_path\)|NVCC compiler is not executable|assert cuda_home is not None"
+        r"|\bnvcc: not found|!cubin\.empty\(\) \|\| isPathValid\(path_\)",
+        "no CUDA toolkit (nvcc) was found for a run-time kernel compile (DeepGEMM, or the DeepGEMM inside FlashInfer)",
         "DeepGEMM compiles kernels at run time and needs a CUDA toolkit (CUDA_HOME, nvcc on PATH or /usr/local/cuda)",
         (
             "DeepGEMM v2.1.1.post3: csrc/jit/compiler.hpp, deep_gemm/__init__.py",
             "vllm 0.33.0 wheel: vllm/third_party/deep_gemm/_C_extension.abi3.so (strings)",
+            "https://github.com/kvcache-ai/Mooncake/issues/2162",
         ),
         checks=("cuda.nvcc",),
     ),
@@ -299,7 +301,7 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig(
         "memory.free-below-utilization",
         ("on startup is less than desired GPU memory utilization",),
-        r"Free memory on device (?:\S+ )?\([\d./ ]+GiB\) on startup is less than desired GPU memory utilization",
+        r"Free memory on device (?:\S+ )?\([\d./ ]+GiB ?\) ?on startup is less than desired GPU memory utilization",
         "less GPU memory is free than --gpu-memory-utilization asks for",
         "another process holds memory on one of the GPUs, or the utilization is set too high",
         (

@@ -328,3 +328,15 @@ def test_what_vllm_reports_at_info_level_is_not_a_cause() -> None:
     verdict = triage(lines)
     assert verdict.match is not None and verdict.match.signature.id == "deepgemm.unavailable"
     assert verdict.match.line_number == 2
+
+
+def test_a_message_a_terminal_wrapped_mid_word_is_read_without_the_breaks() -> None:
+    """https://github.com/odysseus-dev/odysseus/issues/207 shows the line cut at 80 columns."""
+    lines = [
+        "(EngineCore pid=42103) ValueError: Free memory on device cuda:0 (13.33/15.47 GiB\n",
+        ") on startup is less than desired GPU memory utilization (0.9, 13.92 GiB). Decre\n",
+        "ase GPU memory utilization or reduce GPU memory used by other processes.\n",
+    ]
+    verdict = triage(lines)
+    assert verdict.match is not None and verdict.match.signature.id == "memory.free-below-utilization"
+    assert verdict.match.line_number == 1
