@@ -126,6 +126,10 @@ def attention_backend_flag(argv: list[str], evidence: Mapping[str, Any]) -> list
     return set_option(argv, "--attention-backend", str(backend)) if backend else None
 
 
+def without_attention_backend(argv: list[str], evidence: Mapping[str, Any]) -> list[str]:
+    return drop_option(argv, "--attention-backend")
+
+
 def dividing_tensor_parallel(argv: list[str], evidence: Mapping[str, Any]) -> list[str]:
     heads = int(evidence.get("num_attention_heads") or 64)
     tp = int(evidence.get("tensor_parallel_size") or 1)

@@ -10,6 +10,7 @@ from glm5_doctor.checks._fixes import (
     glm5_parsers,
     serve_fix,
     string_content_format,
+    without_attention_backend,
 )
 from glm5_doctor.checks._gpu import target_capability
 from glm5_doctor.deployment.profile import Profile
@@ -207,6 +208,84 @@ def serve_kv_cache_dtype(facts: Facts, profile: Profile) -> Outcome:
             evidence,
         )
     return Outcome.passed(f"--kv-cache-dtype {dtype} is served by a sparse-MLA backend on {gpu}", evidence)
+
+
+@check(
+    "serve.attention-backend",
+    title="--attention-backend, when given, is a sparse-MLA backend for these GPUs",
+    category="serve",
+    facts=(DISTRIBUTIONS, NVML, VLLM_FILES),
+    fix=serve_fix(without_attention_backend),
+)
+def serve_attention_backend(facts: Facts, profile: Profile) -> Outcome:
+    """A forced attention backend must be one of the installed vLLM's sparse-MLA backends for the GPU.
+
+    What it checks:
+        ``--attention-backend NAME`` (vLLM upper-cases it) against the sparse-MLA backends the
+        installed vLLM's files state: the name must be one of them, the GPU's compute-capability
+        major one it accepts, and ``--kv-cache-dtype`` one it takes. Without the flag vLLM picks.
+
+    Why it matters:
+        GLM-5's DSA attention runs only on a sparse-MLA backend. A dense MLA backend forced from a
+        DeepSeek guide (CUTLASS_MLA, FLASHMLA, FLASHINFER_MLA) stops the start with "Selected backend
+        ... is not valid for this configuration. Reason: [... 'sparse not supported']"; a name vLLM
+        does not have, with "Unknown attention backend".
+
+    How to fix:
+        Drop ``--attention-backend`` and let vLLM choose, or name a sparse-MLA backend of this vLLM.
+
+    Sources:
+        - vllm 0.19.1 wheel: vllm/v1/attention/backend.py (validate_configuration, "sparse not
+          supported"), vllm/platforms/cuda.py (get_attn_backend_cls, "Selected backend ... is not
+          valid"), vllm/v1/attention/backends/registry.py ("Unknown attention backend")
+        - https://github.com/vllm-project/vllm/pull/30195
+    """
+    serve = _serve(profile)
+    if serve is None:
+        return Outcome.skipped(NO_COMMAND)
+    if not serve.attention_backend:
+        return Outcome.passed("no --attention-backend: vLLM picks a sparse-MLA backend itself")
+    name = serve.attention_backend.upper()
+    capability, gpu = target_capability(facts, profile)
+    vllm = distribution(facts, "vllm")
+    version = vllm["version"] if vllm else None
+    files = facts.get(VLLM_FILES)
+    backends = (files["sparse_mla_backends"] if files is not None else None) or []
+    evidence: dict[str, object] = {"attention_backend": name, "gpu": gpu, "vllm": version}
+    if not backends:
+        if "SPARSE" in name:
+            return Outcome.skipped(
+                f"--attention-backend {name}: the installed vLLM states no sparse-MLA backends to confirm it against"
+            )
+        return Outcome.failed(
+            f"--attention-backend {name} is not a sparse-MLA backend: GLM-5's DSA attention cannot run on it "
+            '("sparse not supported")',
+            evidence,
+        )
+    names = sorted(backend["name"] for backend in backends)
+    evidence["sparse_backends"] = names
+    chosen = next((backend for backend in backends if backend["name"] == name), None)
+    if chosen is None:
+        return Outcome.failed(
+            f"--attention-backend {name} is not one of vLLM {version}'s sparse-MLA backends ({', '.join(names)}): "
+            "GLM-5's DSA attention cannot run on it",
+            evidence,
+        )
+    majors = chosen["majors"]
+    if capability is not None and majors and capability[0] not in majors:
+        runs_on = "/".join(f"{major}.x" for major in majors)
+        return Outcome.failed(
+            f"--attention-backend {name} runs on compute capability {runs_on}; {gpu} is "
+            f"{capability[0]}.{capability[1]}",
+            evidence,
+        )
+    accepted = chosen["kv_cache_dtypes"]
+    if accepted is not None and serve.kv_cache_dtype not in accepted:
+        return Outcome.failed(
+            f"--attention-backend {name} takes --kv-cache-dtype {', '.join(accepted)}, not {serve.kv_cache_dtype}",
+            evidence,
+        )
+    return Outcome.passed(f"--attention-backend {name} is a sparse-MLA backend of vLLM {version} for {gpu}", evidence)
 
 
 def _backends_for(facts: Facts, capability: tuple[int, int] | None) -> list[SparseBackendFact]:

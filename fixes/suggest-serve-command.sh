@@ -3,7 +3,7 @@
 #          content format, KV cache dtype, attention backend flag, tensor-parallel size, max-model-len,
 #          MTP), to paste where the server is started (unit file, Dockerfile, manifest). Changes nothing.
 # Needs root: no (it only prints).
-# Verifies: gpu.vram, model.config, model.mtp-weights, serve.parsers, serve.chat-template-format, serve.kv-cache-dtype, serve.attention-backend-env, serve.tensor-parallel
+# Verifies: gpu.vram, model.config, model.mtp-weights, serve.parsers, serve.chat-template-format, serve.kv-cache-dtype, serve.attention-backend, serve.attention-backend-env, serve.tensor-parallel
 # Inputs: SUGGESTED_COMMAND  the corrected command (glm5-doctor fix fills it in from the report).
 #         DRY_RUN=1          accepted for symmetry; nothing is ever run.
 set -euo pipefail

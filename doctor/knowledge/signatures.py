@@ -165,6 +165,20 @@ SIGNATURES: tuple[Signature, ...] = (
         checks=("deepgemm.cutlass-headers",),
     ),
     _sig(
+        "attention.selected-backend-invalid",
+        ("is not valid for this configuration", "Unknown attention backend"),
+        r"Selected backend \S+ is not valid for this configuration|Unknown attention backend: '",
+        "the attention backend vLLM was told to use cannot run GLM-5 here, or does not exist",
+        "--attention-backend (or VLLM_ATTENTION_BACKEND, which vLLM honoured before 0.13) names a dense MLA "
+        "backend, one for other GPUs, or a name this vLLM lacks; GLM-5's DSA attention needs a sparse-MLA one",
+        (
+            "vllm 0.19.1 wheel: vllm/platforms/cuda.py (get_attn_backend_cls)",
+            "vllm 0.19.1 wheel: vllm/v1/attention/backends/registry.py (_AttentionBackendEnumMeta.__getitem__)",
+            "https://github.com/vllm-project/vllm/pull/30195",
+        ),
+        checks=("serve.attention-backend", "serve.attention-backend-env"),
+    ),
+    _sig(
         "attention.kv-cache-dtype-rejected",
         ("kv_cache_dtype not supported",),
         r"No valid attention backend found.*kv_cache_dtype not supported",

@@ -38,6 +38,8 @@ export FAKE_NVML_SCENARIO="$out/b200x8.txt"
 serve() { LD_LIBRARY_PATH="$fakes" timeout 180 "$venv/bin/vllm" serve "$out/GLM-5-FP8" --tensor-parallel-size 8 "$@"; }
 serve --tool-call-parser glm99 --enable-auto-tool-choice >parser.out 2>&1 || true
 serve --reasoning-parser glm99 >reasoning.out 2>&1 || true
+# --nnodes 8 skips the GPU count (torch sees none here) that would stop the start before the backend name
+serve --attention-backend FLASHMLA_SPARSE_V2 --nnodes 8 >attnbackend.out 2>&1 || true
 "$python" -c "import socket, time; s = socket.socket(); s.bind(('0.0.0.0', 8000)); s.listen(); time.sleep(200)" &
 holder=$!
 sleep 1

@@ -320,3 +320,24 @@ def test_fix_for_a_serve_command_prints_the_corrected_line() -> None:
     # pasted, the line expands the key from the environment; it never holds a literal mask
     assert 'vllm serve zai-org/GLM-5-FP8 --api-key "$VLLM_API_KEY" --tensor-parallel-size 4' in completed.stdout
     assert "sk-never-shown-123456" not in completed.stdout + completed.stderr
+
+
+def test_fix_for_a_forced_dense_attention_backend_drops_the_flag() -> None:
+    completed = run_doctor(
+        "fix",
+        "serve.attention-backend",
+        "--",
+        "vllm",
+        "serve",
+        "zai-org/GLM-5-FP8",
+        "-tp",
+        "8",
+        "--attention-backend",
+        "CUTLASS_MLA",
+    )
+    assert completed.returncode == 1, completed.stderr
+    assert (
+        "serve.attention-backend (fail): --attention-backend CUTLASS_MLA is not a sparse-MLA backend"
+        in completed.stdout
+    )
+    assert "      vllm serve zai-org/GLM-5-FP8 -tp 8\n" in completed.stdout

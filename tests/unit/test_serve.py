@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from glm5_doctor.checks.serve import (
+    serve_attention_backend,
     serve_attention_backend_env,
     serve_chat_template_format,
     serve_kv_cache_dtype,
@@ -45,7 +46,14 @@ MTP = {"method": "mtp", "num_speculative_tokens": 1}
 
 @pytest.mark.parametrize(
     "check",
-    [serve_parsers, serve_chat_template_format, serve_kv_cache_dtype, serve_trust_remote_code, serve_mtp_with_tools],
+    [
+        serve_parsers,
+        serve_chat_template_format,
+        serve_kv_cache_dtype,
+        serve_attention_backend,
+        serve_trust_remote_code,
+        serve_mtp_with_tools,
+    ],
 )
 def test_without_a_serve_command_the_command_checks_skip(check: Check) -> None:
     all_facts = facts({VLLM_FILES: vllm_files(), DISTRIBUTIONS: distributions(), NVML: nvml_fact()})
@@ -285,3 +293,85 @@ def test_a_dtype_the_installed_backends_refuse_on_this_gpu_fails_with_what_they_
     outcome = _kv_on_sm120("bfloat16")
     assert outcome.status is Status.FAIL
     assert outcome.evidence["accepted"] == ["auto", "fp8", "fp8_ds_mla", "fp8_e4m3"]
+
+
+# --- serve.attention-backend -----------------------------------------------------------------------
+
+
+def forced(
+    backend: str | None,
+    gpu: tuple[str, tuple[int, int]] = ("NVIDIA B200", (10, 0)),
+    dtype: str = "auto",
+    release: str | None = "0.19.1",
+) -> Outcome:
+    """serve.attention-backend against the sparse-MLA backends the real vLLM ``release`` wheel's files state."""
+    from glm5_doctor.probes.sparse_backends import read_sparse_mla_backends
+
+    backends = None
+    if release:
+        package = Path(__file__).parents[1] / "fixtures" / "wheels" / f"vllm-{release}" / "vllm"
+        backends = read_sparse_mla_backends(str(package))
+    values: dict[Any, Any] = {
+        DISTRIBUTIONS: distributions(dist("vllm", release or "0.19.1")),
+        NVML: nvml_fact([device(0, gpu[0], gpu[1])]),
+        VLLM_FILES: vllm_files(sparse_mla_backends=backends),
+    }
+    return serve_attention_backend(facts(values), profile(serve=serve(attention_backend=backend, kv_cache_dtype=dtype)))
+
+
+def test_without_the_flag_vllm_chooses_and_it_passes() -> None:
+    outcome = forced(None)
+    assert outcome.status is Status.PASS
+    assert outcome.message == "no --attention-backend: vLLM picks a sparse-MLA backend itself"
+
+
+@pytest.mark.parametrize("backend", ["FLASHMLA_SPARSE", "flashinfer_mla_sparse"])
+def test_a_sparse_backend_of_this_vllm_for_this_gpu_passes(backend: str) -> None:
+    outcome = forced(backend)
+    assert outcome.status is Status.PASS
+    assert outcome.message == (
+        f"--attention-backend {backend.upper()} is a sparse-MLA backend of vLLM 0.19.1 for NVIDIA B200 (detected)"
+    )
+
+
+@pytest.mark.parametrize("backend", ["CUTLASS_MLA", "FLASHMLA", "FLASHINFER_MLA", "FLASHMLA_SPARSE_V2"])
+def test_a_dense_or_unknown_backend_fails_naming_the_sparse_ones(backend: str) -> None:
+    outcome = forced(backend)
+    assert outcome.status is Status.FAIL
+    assert outcome.message == (
+        f"--attention-backend {backend} is not one of vLLM 0.19.1's sparse-MLA backends "
+        "(FLASHINFER_MLA_SPARSE, FLASHMLA_SPARSE): GLM-5's DSA attention cannot run on it"
+    )
+    assert outcome.evidence["sparse_backends"] == ["FLASHINFER_MLA_SPARSE", "FLASHMLA_SPARSE"]
+
+
+def test_a_sparse_backend_for_another_gpu_generation_fails() -> None:
+    outcome = forced("FLASHINFER_MLA_SPARSE", gpu=("NVIDIA H200", (9, 0)))
+    assert outcome.status is Status.FAIL
+    assert outcome.message == (
+        "--attention-backend FLASHINFER_MLA_SPARSE runs on compute capability 10.x; NVIDIA H200 (detected) is 9.0"
+    )
+    assert forced("FLASHMLA_SPARSE", gpu=("NVIDIA H200", (9, 0))).status is Status.PASS
+
+
+def test_a_kv_cache_dtype_the_forced_backend_does_not_take_fails() -> None:
+    outcome = forced("FLASHMLA_SPARSE", dtype="fp8_e4m3")
+    assert outcome.status is Status.FAIL
+    assert outcome.message == (
+        "--attention-backend FLASHMLA_SPARSE takes --kv-cache-dtype auto, bfloat16, fp8_ds_mla, fp8, not fp8_e4m3"
+    )
+    assert forced("FLASHINFER_MLA_SPARSE", dtype="fp8_e4m3").status is Status.PASS
+
+
+def test_without_readable_backends_a_dense_name_fails_and_a_sparse_name_is_not_judged() -> None:
+    dense = forced("CUTLASS_MLA", release=None)
+    assert dense.status is Status.FAIL
+    assert dense.message == (
+        "--attention-backend CUTLASS_MLA is not a sparse-MLA backend: GLM-5's DSA attention cannot run on it "
+        '("sparse not supported")'
+    )
+    sparse = forced("FLASHMLA_SPARSE", release=None)
+    assert sparse.status is Status.SKIP
+    assert sparse.message == (
+        "--attention-backend FLASHMLA_SPARSE: the installed vLLM states no sparse-MLA backends to confirm it against"
+    )
