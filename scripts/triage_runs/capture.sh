@@ -26,8 +26,9 @@ sys.path[:0] = [sys.argv[1] + "/tests", sys.argv[1]]
 import helpers
 work = Path.cwd()
 helpers.build_fake_nvml(work / "nvml")
-scenario = helpers.scenario_lines("b200x8")
-(work / "b200x8.txt").write_text("".join(f"{k}={v}\n" for k, v in scenario.items() if not k.startswith("_")))
+for name in ("b200x8", "h200x8", "a100x8"):
+    scenario = helpers.scenario_lines(name)
+    (work / f"{name}.txt").write_text("".join(f"{k}={v}\n" for k, v in scenario.items() if not k.startswith("_")))
 helpers.write_glm5_model(work / "GLM-5-FP8", shards=1, shard_bytes=1 << 20)
 PY
 mkdir -p cuda
@@ -49,6 +50,23 @@ kill "$holder"
 LD_LIBRARY_PATH="$fakes" "$python" -c "
 from vllm.utils.deep_gemm import fp8_mqa_logits
 fp8_mqa_logits(None, (None, None), None, None, None, clean_logits=False)" >dg-missing.out 2>&1 || true
+
+# vLLM's own attention selector for GLM-5's attention; flashinfer is hidden because FlashInfer's backend
+# modules allocate on the GPU at import (they report ImportError instead)
+mkdir -p nofi/flashinfer
+echo 'raise ImportError("flashinfer hidden for this run")' >nofi/flashinfer/__init__.py
+cat >attn.py <<'PY'
+import sys
+import torch
+from vllm.config import VllmConfig, set_current_vllm_config
+from vllm.v1.attention.selector import get_attn_backend
+with set_current_vllm_config(VllmConfig()):
+    print(get_attn_backend(576, torch.bfloat16, sys.argv[1], use_mla=True, use_sparse=True, num_heads=8))
+PY
+for run in h200x8:fp8_e4m3 a100x8:auto; do
+    FAKE_NVML_SCENARIO="$out/${run%%:*}.txt" LD_LIBRARY_PATH="$fakes" PYTHONPATH="$out/nofi" \
+        "$python" attn.py "${run##*:}" >"attn2-${run%%:*}.out" 2>&1 || true
+done
 
 "$venv/bin/pip" install -q --no-deps --target fi-overlay flashinfer-python==0.6.5
 PYTHONPATH="$out/fi-overlay" "$python" -c "import flashinfer" >fi.out 2>&1 || true
