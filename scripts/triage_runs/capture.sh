@@ -67,6 +67,13 @@ for run in h200x8:fp8_e4m3 a100x8:auto; do
     FAKE_NVML_SCENARIO="$out/${run%%:*}.txt" LD_LIBRARY_PATH="$fakes" PYTHONPATH="$out/nofi" \
         "$python" attn.py "${run##*:}" >"attn2-${run%%:*}.out" 2>&1 || true
 done
+# the whole matrix behind tests/fixtures/real/vllm-0.19.1-attention-selector.json
+for gpu in h200x8 a100x8; do
+    for dtype in auto bfloat16 fp8 fp8_ds_mla fp8_e4m3 fp8_e5m2 float16; do
+        FAKE_NVML_SCENARIO="$out/$gpu.txt" LD_LIBRARY_PATH="$fakes" PYTHONPATH="$out/nofi" \
+            "$python" attn.py "$dtype" >"selector-$gpu-$dtype.out" 2>&1 || true
+    done
+done
 
 "$venv/bin/pip" install -q --no-deps --target fi-overlay flashinfer-python==0.6.5
 PYTHONPATH="$out/fi-overlay" "$python" -c "import flashinfer" >fi.out 2>&1 || true
