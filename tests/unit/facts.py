@@ -136,6 +136,14 @@ def vllm_files(**changes: Any) -> VllmFilesFact:
     return fact
 
 
+def real_vllm_files(release: str) -> VllmFilesFact:
+    """:func:`vllm_files` with the sparse-MLA backends read from the real vLLM ``release`` wheel's files."""
+    from glm5_doctor.probes.sparse_backends import read_sparse_mla_backends
+
+    package = Path(__file__).parents[1] / "fixtures" / "wheels" / f"vllm-{release}" / "vllm"
+    return vllm_files(sparse_mla_backends=read_sparse_mla_backends(str(package)))
+
+
 def torch_build(version: str | None = "2.9.0+cu129", cuda: str | None = "12.9", **changes: Any) -> TorchFact:
     package = f"{SITE}/torch"
     fact: TorchFact = {

@@ -19,14 +19,12 @@ from glm5_doctor.checks.serve import serve_kv_cache_dtype
 from glm5_doctor.engine.results import Status
 from glm5_doctor.probes.distributions import DISTRIBUTIONS
 from glm5_doctor.probes.nvml import NVML
-from glm5_doctor.probes.sparse_backends import read_sparse_mla_backends
 from glm5_doctor.probes.vllm_files import VLLM_FILES
 
-from unit.facts import device, dist, distributions, facts, nvml_fact, profile, serve, vllm_files
+from unit.facts import device, dist, distributions, facts, nvml_fact, profile, real_vllm_files, serve
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 CAPTURE = json.loads((FIXTURES / "real" / "vllm-0.19.1-attention-selector.json").read_text())
-BACKENDS = read_sparse_mla_backends(str(FIXTURES / "wheels" / "vllm-0.19.1" / "vllm"))
 
 
 @pytest.mark.parametrize(
@@ -35,7 +33,7 @@ BACKENDS = read_sparse_mla_backends(str(FIXTURES / "wheels" / "vllm-0.19.1" / "v
 def test_the_checks_fail_exactly_where_vllm_found_no_backend(decision: dict[str, Any]) -> None:
     values: dict[Any, Any] = {
         NVML: nvml_fact([device(index, decision["gpu"], tuple(decision["compute_capability"])) for index in range(8)]),
-        VLLM_FILES: vllm_files(sparse_mla_backends=BACKENDS),
+        VLLM_FILES: real_vllm_files("0.19.1"),
         DISTRIBUTIONS: distributions(dist("vllm", "0.19.1")),
     }
     deployment = profile(serve=serve(kv_cache_dtype=decision["kv_cache_dtype"]))

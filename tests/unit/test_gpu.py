@@ -7,7 +7,6 @@ that the doctor gave on those machines.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,6 +37,7 @@ from unit.facts import (
     profile,
     real_nvml,
     real_run,
+    real_vllm_files,
     torch_build,
     vllm_files,
 )
@@ -858,18 +858,13 @@ def test_nvfp4_on_a_mixed_group_names_the_gpu_that_is_not_blackwell() -> None:
 # --- gpu.architecture against the installed vLLM's own sparse-MLA backends ----------------------------
 
 
-def _real_backends(release: str) -> VllmFilesFact:
-    from glm5_doctor.probes.sparse_backends import read_sparse_mla_backends
-
-    package = Path(__file__).parents[1] / "fixtures" / "wheels" / f"vllm-{release}" / "vllm"
-    return vllm_files(sparse_mla_backends=read_sparse_mla_backends(str(package)))
-
-
 SM120 = [device(index, "NVIDIA RTX PRO 6000 Blackwell Server Edition", (12, 0)) for index in range(4)]
 
 
 def test_sm120_without_its_backend_in_the_installed_vllm_fails_and_names_the_release_that_has_it() -> None:
-    outcome = judge(gpu_architecture, nvml_fact(SM120), profile(tensor_parallel_size=4), files=_real_backends("0.19.1"))
+    outcome = judge(
+        gpu_architecture, nvml_fact(SM120), profile(tensor_parallel_size=4), files=real_vllm_files("0.19.1")
+    )
     assert outcome.status is Status.FAIL
     assert "needs 9.x or 10.x in vLLM" in outcome.message
     assert "vLLM 0.24.0 and later carry a sparse-MLA backend for 12.x" in outcome.message
@@ -877,14 +872,16 @@ def test_sm120_without_its_backend_in_the_installed_vllm_fails_and_names_the_rel
 
 
 def test_sm120_with_its_backend_in_the_installed_vllm_can_serve() -> None:
-    outcome = judge(gpu_architecture, nvml_fact(SM120), profile(tensor_parallel_size=4), files=_real_backends("0.24.0"))
+    outcome = judge(
+        gpu_architecture, nvml_fact(SM120), profile(tensor_parallel_size=4), files=real_vllm_files("0.24.0")
+    )
     assert outcome.status is Status.WARN
     assert outcome.evidence["sparse_mla_majors"] == [9, 10, 12]
 
 
 def test_an_ampere_gpu_is_refused_by_the_backends_read_from_files_without_the_12x_hint() -> None:
     ampere = [device(index, "NVIDIA A100-SXM4-80GB", (8, 0)) for index in range(8)]
-    outcome = judge(gpu_architecture, nvml_fact(ampere), files=_real_backends("0.24.0"))
+    outcome = judge(gpu_architecture, nvml_fact(ampere), files=real_vllm_files("0.24.0"))
     assert outcome.status is Status.FAIL
     assert "needs 9.x, 10.x or 12.x in vLLM" in outcome.message
     assert "carry a sparse-MLA backend for 12.x" not in outcome.message

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,6 +35,7 @@ from unit.facts import (
     nvml_fact,
     nvml_failed,
     profile,
+    real_vllm_files,
     serve,
     vllm_files,
 )
@@ -271,14 +271,11 @@ def test_heads_of_an_unknown_model_not_on_disk_default_to_glm5s() -> None:
 
 
 def _kv_on_sm120(dtype: str) -> Outcome:
-    from glm5_doctor.probes.sparse_backends import read_sparse_mla_backends
-
-    package = Path(__file__).parents[1] / "fixtures" / "wheels" / "vllm-0.24.0" / "vllm"
     sm120 = nvml_fact([device(0, "NVIDIA RTX PRO 6000 Blackwell Server Edition", (12, 0))])
     values: dict[Any, Any] = {
         DISTRIBUTIONS: distributions(dist("vllm", "0.24.0")),
         NVML: sm120,
-        VLLM_FILES: vllm_files(sparse_mla_backends=read_sparse_mla_backends(str(package))),
+        VLLM_FILES: real_vllm_files("0.24.0"),
     }
     return serve_kv_cache_dtype(facts(values), profile(serve=serve(kv_cache_dtype=dtype)))
 
@@ -305,16 +302,10 @@ def forced(
     release: str | None = "0.19.1",
 ) -> Outcome:
     """serve.attention-backend against the sparse-MLA backends the real vLLM ``release`` wheel's files state."""
-    from glm5_doctor.probes.sparse_backends import read_sparse_mla_backends
-
-    backends = None
-    if release:
-        package = Path(__file__).parents[1] / "fixtures" / "wheels" / f"vllm-{release}" / "vllm"
-        backends = read_sparse_mla_backends(str(package))
     values: dict[Any, Any] = {
         DISTRIBUTIONS: distributions(dist("vllm", release or "0.19.1")),
         NVML: nvml_fact([device(0, gpu[0], gpu[1])]),
-        VLLM_FILES: vllm_files(sparse_mla_backends=backends),
+        VLLM_FILES: real_vllm_files(release) if release else vllm_files(sparse_mla_backends=None),
     }
     return serve_attention_backend(facts(values), profile(serve=serve(attention_backend=backend, kv_cache_dtype=dtype)))
 
